@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from accounts import selectors
+
+
+def tenancy(request: HttpRequest) -> dict[str, Any]:
+    """The current tenant, the user's role in it, and the tenants to switch to."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "tenant": getattr(request, "tenant", None),
+        "membership": getattr(request, "membership", None),
+        "user_memberships": selectors.memberships_of_user(user=user),
+    }

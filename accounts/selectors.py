@@ -1,0 +1,77 @@
+"""Reads of accounts data. Cross-tenant reads are here, and only here, marked unscoped."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from accounts.models import (
+    AuditEvent,
+    Invitation,
+    InvitationStatus,
+    Membership,
+    Role,
+    Team,
+    Tenant,
+    User,
+)
+from accounts.tenancy import require_tenant, unscoped
+
+
+def membership_for_user(*, user: User, tenant_slug: str) -> Membership | None:
+    """The user's membership of the tenant with this slug, or None (missing or foreign)."""
+    with unscoped():
+        return (
+            Membership.objects.select_related("tenant", "user")
+            .filter(user=user, tenant__slug=tenant_slug, tenant__is_active=True)
+            .first()
+        )
+
+
+def memberships_of_user(*, user: User) -> list[Membership]:
+    """Every tenant the user belongs to, for the tenant switcher."""
+    with unscoped():
+        return list(
+            Membership.objects.select_related("tenant")
+            .filter(user=user, tenant__is_active=True)
+            .order_by("tenant__name")
+        )
+
+
+def default_tenant_for_user(*, user: User) -> Tenant | None:
+    memberships = memberships_of_user(user=user)
+    return memberships[0].tenant if memberships else None
+
+
+def invitation_by_token(*, token: str) -> Invitation | None:
+    """An invitation found by its secret token, in whichever tenant it was issued."""
+    with unscoped():
+        return Invitation.objects.select_related("tenant", "invited_by").filter(token=token).first()
+
+
+def member_list() -> QuerySet[Membership]:
+    tenant = require_tenant()
+    return tenant.memberships.select_related("user").order_by("user__email")
+
+
+def member_get(*, membership_id: int) -> Membership:
+    """A membership of the current tenant; any other id raises Membership.DoesNotExist."""
+    return Membership.objects.select_related("user").get(pk=membership_id)
+
+
+def owner_count() -> int:
+    return Membership.objects.filter(role=Role.OWNER).count()
+
+
+def pending_invitations() -> QuerySet[Invitation]:
+    return Invitation.objects.filter(status=InvitationStatus.PENDING).select_related("invited_by")
+
+
+def team_list() -> QuerySet[Team]:
+    return Team.objects.prefetch_related("members__user")
+
+
+def audit_events(*, action_prefix: str = "") -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.select_related("actor")
+    if action_prefix:
+        events = events.filter(action__startswith=action_prefix)
+    return events

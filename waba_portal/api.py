@@ -1,0 +1,46 @@
+"""Shared pieces of the REST API: the error body every endpoint answers with.
+
+Every error is ``{"error": {"code": "...", "message": "...", "details": {...}}}``:
+a stable machine-readable code, a sentence a person can act on, and field errors
+where there are any.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+_CODES = {
+    status.HTTP_400_BAD_REQUEST: "invalid",
+    status.HTTP_401_UNAUTHORIZED: "not_authenticated",
+    status.HTTP_403_FORBIDDEN: "permission_denied",
+    status.HTTP_404_NOT_FOUND: "not_found",
+    status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+    status.HTTP_429_TOO_MANY_REQUESTS: "throttled",
+}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    code = _CODES.get(response.status_code, "error")
+    data = response.data
+    if isinstance(exc, exceptions.ValidationError):
+        message = "The request has invalid fields; see details."
+        details: Any = data
+    elif isinstance(data, dict) and "detail" in data:
+        message = str(data["detail"])
+        code = getattr(data["detail"], "code", None) or code
+        details = {}
+    else:
+        message = str(data)
+        details = {}
+    response.data = {"error": {"code": code, "message": message, "details": details}}
+    return response
