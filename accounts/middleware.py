@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import translation
 
 from accounts import selectors
 from accounts.tenancy import _scope
@@ -54,3 +55,17 @@ class TenantMiddleware:
         # Scope the rest of this request (view and rendering); __call__ resets it.
         _scope.set(membership.tenant)
         return None
+
+
+class UserLanguageMiddleware:
+    """A signed-in user sees the UI in the language kept on the account."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.language:
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = user.language
+        return self.get_response(request)

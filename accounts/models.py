@@ -45,9 +45,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     email = models.EmailField(_("e-mail address"), unique=True)
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
-    language = models.CharField(
-        _("language"), max_length=8, choices=settings.LANGUAGES, blank=True
-    )
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)

@@ -48,6 +48,10 @@ def invitation_by_token(*, token: str) -> Invitation | None:
         return Invitation.objects.select_related("tenant", "invited_by").filter(token=token).first()
 
 
+def user_exists(*, email: str) -> bool:
+    return User.objects.filter(email__iexact=email).exists()
+
+
 def member_list() -> QuerySet[Membership]:
     tenant = require_tenant()
     return tenant.memberships.select_related("user").order_by("user__email")

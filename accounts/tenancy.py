@@ -96,6 +96,10 @@ class TenantScopedManager(models.Manager[M]):
             return queryset
         return queryset.filter(tenant_id=scope.pk)
 
+    def none(self) -> models.QuerySet[M]:
+        # An empty queryset reads nothing, so it needs no scope (form field defaults).
+        return TenantQuerySet(self.model, using=self._db).none()
+
     def create(self, **kwargs: Any) -> M:
         # Rows created inside a scope belong to its tenant unless told otherwise.
         if "tenant" not in kwargs and "tenant_id" not in kwargs:

@@ -1,2 +1,73 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, reverse_lazy
+
+from accounts import views
+from accounts.forms import EmailAuthenticationForm
+
 app_name = "accounts"
-urlpatterns: list = []
+
+tenant_patterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("settings/members/", views.members, name="members"),
+    path("settings/members/<int:membership_id>/role/", views.member_role, name="member_role"),
+    path("settings/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path(
+        "settings/invitations/<int:invitation_id>/<str:action>/",
+        views.invitation_action,
+        name="invitation_action",
+    ),
+    path("settings/teams/", views.teams, name="teams"),
+    path("settings/teams/<int:team_id>/", views.team_detail, name="team_detail"),
+    path("settings/audit/", views.audit_log, name="audit_log"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("signup/", views.signup, name="signup"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="accounts/login.html",
+            authentication_form=EmailAuthenticationForm,
+            redirect_authenticated_user=True,
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password-reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="accounts/password_reset.html",
+            email_template_name="accounts/email/password_reset.txt",
+            subject_template_name="accounts/email/password_reset_subject.txt",
+            success_url=reverse_lazy("accounts:password_reset_done"),
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="accounts/password_reset_confirm.html",
+            success_url=reverse_lazy("accounts:password_reset_complete"),
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="accounts/password_reset_complete.html"
+        ),
+        name="password_reset_complete",
+    ),
+    path("language/", views.set_language, name="set_language"),
+    path("account/", views.profile, name="profile"),
+    path("workspaces/", views.tenant_list, name="tenant_list"),
+    path("workspaces/new/", views.tenant_create, name="tenant_create"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("t/<slug:tenant_slug>/", include(tenant_patterns)),
+]

@@ -20,8 +20,19 @@ os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
 os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
 os.environ.setdefault("CACHE_KEY_PREFIX", "waba-test")
 
-from waba_portal.settings import *  # noqa: E402,F403
+from waba_portal.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The suite's own process keeps mail in memory; a worker process started by the
+# tests writes it to files the test can read (see tests/fixtures_celery.py).
+EMAIL_BACKEND = os.environ.get(
+    "TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend"
+)
+EMAIL_FILE_PATH = os.environ.get("TEST_EMAIL_FILE_PATH", "")
+# Unit tests run tasks in-process; tests marked `worker` switch this off and use a
+# real worker process (tests/fixtures_celery.py).
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("TEST_CELERY_EAGER", "1") == "1"
+CELERY_TASK_EAGER_PROPAGATES = True
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

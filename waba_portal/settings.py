@@ -21,12 +21,13 @@ VAR_DIR = Path(os.environ.get("WABA_VAR_DIR", BASE_DIR / "var"))
 
 
 def env(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+    """The variable's value; unset and empty both mean the default."""
+    return os.environ.get(name) or default
 
 
 def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
-    if value is None or value == "":
+    if not value:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
@@ -90,6 +91,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "accounts.middleware.UserLanguageMiddleware",
     "accounts.middleware.TenantMiddleware",
 ]
 
@@ -122,6 +124,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat share the file: wait for locks instead of failing, and
+    # take the write lock at the start of a transaction so upgrades cannot deadlock.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -2,8 +2,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from waba_portal.views import healthz
+
 urlpatterns = [
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
 ]

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Membership, Role
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(
+        label=_("E-mail address"), widget=forms.EmailInput(attrs={"autofocus": True})
+    )
+
+    error_messages = {
+        "invalid_login": _(
+            "This e-mail address and password do not match an account. "
+            "Check both, or reset your password."
+        ),
+        "inactive": _("This account is inactive."),
+    }
+
+
+class PasswordPairMixin(forms.Form):
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 8 characters, not entirely numeric, not a common password."),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        p1, p2 = data.get("password1"), data.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", _("The two passwords differ. Type the same one twice."))
+        elif p1:
+            try:
+                password_validation.validate_password(p1)
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return data
+
+
+class SignupForm(PasswordPairMixin):
+    full_name = forms.CharField(label=_("Your name"), max_length=150)
+    email = forms.EmailField(label=_("E-mail address"))
+    tenant_name = forms.CharField(
+        label=_("Company or workspace name"),
+        max_length=120,
+        help_text=_("You can rename it later."),
+    )
+    field_order = ["full_name", "email", "tenant_name", "password1", "password2"]
+
+
+class AcceptInvitationForm(PasswordPairMixin):
+    full_name = forms.CharField(label=_("Your name"), max_length=150)
+    field_order = ["full_name", "password1", "password2"]
+
+
+class TenantForm(forms.Form):
+    name = forms.CharField(label=_("Workspace name"), max_length=120)
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail address"))
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.AGENT)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(label=_("Team name"), max_length=100)
+
+
+class TeamMemberForm(forms.Form):
+    membership = forms.ModelChoiceField(
+        label=_("Member"), queryset=Membership.objects.none(), empty_label=None
+    )
+
+    def __init__(self, *args: Any, members: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if members is not None:
+            self.fields["membership"].queryset = members  # type: ignore[attr-defined]
+        self.fields["membership"].label_from_instance = lambda m: (  # type: ignore[attr-defined]
+            f"{m.user.get_full_name()} <{m.user.email}>"
+        )
+
+
+class ProfileForm(forms.Form):
+    full_name = forms.CharField(label=_("Your name"), max_length=150, required=False)
+    language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)

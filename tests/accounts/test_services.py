@@ -1,0 +1,302 @@
+"""Members, invitations, the last-owner rule and the audit rows they leave."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from accounts import services
+from accounts.errors import InvitationError, LastOwnerError, NotAllowed
+from accounts.models import AuditEvent, Invitation, InvitationStatus, Membership, Role, User
+from accounts.tenancy import tenant_scope, unscoped
+from tests.conftest import World
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+def audit_actions(tenant) -> list[str]:  # type: ignore[no-untyped-def]
+    with tenant_scope(tenant):
+        return list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
+
+
+def invite(world: World, email: str = "new@acme.test", role: str = Role.AGENT) -> Invitation:
+    with tenant_scope(world.tenant):
+        return services.invitation_create(actor=world.owner, email=email, role=role)
+
+
+# --- Sign-up ------------------------------------------------------------------------
+
+
+def test_signup_page_creates_tenant_owner_and_logs_in(db: None) -> None:
+    c = Client()
+    response = c.post(
+        "/signup/",
+        {
+            "full_name": "Ada Lovelace",
+            "email": "Ada@Example.test",
+            "tenant_name": "Analytical Engines",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/t/analytical-engines/"
+    user = User.objects.get(email="ada@example.test")
+    with unscoped():
+        (membership,) = Membership.objects.filter(user=user)
+    assert (membership.role, membership.tenant.name) == (Role.OWNER, "Analytical Engines")
+    page = c.get("/t/analytical-engines/")
+    assert page.status_code == 200
+    assert b"Analytical Engines" in page.content
+
+
+def test_signup_with_taken_email_says_log_in_instead(world: World) -> None:
+    response = Client().post(
+        "/signup/",
+        {
+            "full_name": "Copy",
+            "email": "owner@acme.test",
+            "tenant_name": "Copy Inc",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+        },
+    )
+    assert response.status_code == 200
+    assert b"exists already. Log in instead." in response.content
+    assert User.objects.filter(email="owner@acme.test").count() == 1
+
+
+def test_signup_form_errors_say_what_to_fix_and_keep_input(db: None) -> None:
+    response = Client().post(
+        "/signup/",
+        {
+            "full_name": "Bo",
+            "email": "bo@x.test",
+            "tenant_name": "Bo Co",
+            "password1": PASSWORD,
+            "password2": PASSWORD + "x",
+        },
+    )
+    assert b"The two passwords differ" in response.content
+    assert b'value="bo@x.test"' in response.content
+    assert b'value="Bo Co"' in response.content
+    assert not User.objects.exists()
+
+
+def test_slugs_are_unique(db: None) -> None:
+    u1 = UserFactory()
+    u2 = UserFactory()
+    t1 = services.tenant_create(owner=u1, name="Same Name")
+    t2 = services.tenant_create(owner=u2, name="Same Name")
+    assert (t1.slug, t2.slug) == ("same-name", "same-name-2")
+
+
+# --- Invitations ------------------------------------------------------------------
+
+
+def test_invitation_sends_email_after_commit_and_audits(
+    world: World, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    with django_capture_on_commit_callbacks(execute=True):
+        inv = invite(world)
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["new@acme.test"]
+    assert f"/invitations/{inv.token}/" in mail.outbox[0].body
+    assert "invitation.created" in audit_actions(world.tenant)
+
+
+def test_new_user_accepts_invitation(world: World) -> None:
+    inv = invite(world, role=Role.ADMIN)
+    c = Client()
+    assert c.get(f"/invitations/{inv.token}/").status_code == 200
+    response = c.post(
+        f"/invitations/{inv.token}/",
+        {"full_name": "Newbie", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/t/acme/"
+    with tenant_scope(world.tenant):
+        m = Membership.objects.get(user__email="new@acme.test")
+        assert m.role == Role.ADMIN
+        inv.refresh_from_db()
+        assert inv.status == InvitationStatus.ACCEPTED
+    assert "invitation.accepted" in audit_actions(world.tenant)
+
+
+def test_existing_user_of_another_tenant_accepts_and_gets_both(world: World) -> None:
+    inv = invite(world, email="owner@globex.test")
+    c = Client()
+    # Not logged in: asked to log in, not to create an account.
+    page = c.get(f"/invitations/{inv.token}/")
+    assert b"Log in to accept" in page.content
+    c.force_login(world.other_owner.user)
+    response = c.post(f"/invitations/{inv.token}/")
+    assert response.status_code == 302
+    assert c.get("/t/acme/").status_code == 200
+    assert c.get("/t/globex/").status_code == 200
+
+
+def test_invitation_cannot_be_used_twice(world: World) -> None:
+    inv = invite(world)
+    c = Client()
+    c.post(
+        f"/invitations/{inv.token}/",
+        {"full_name": "N", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    again = Client().get(f"/invitations/{inv.token}/")
+    assert again.status_code == 410
+    assert b"used already" in again.content
+    with pytest.raises(InvitationError):
+        services.invitation_accept(invitation=inv, user=world.agent.user)
+
+
+def test_expired_invitation_is_refused_with_what_to_do(world: World) -> None:
+    inv = invite(world)
+    with tenant_scope(world.tenant):
+        Invitation.objects.filter(pk=inv.pk).update(
+            expires_at=timezone.now() - timedelta(seconds=1)
+        )
+    response = Client().post(
+        f"/invitations/{inv.token}/",
+        {"full_name": "N", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 410
+    assert b"has expired. Ask an admin" in response.content
+    assert not User.objects.filter(email="new@acme.test").exists()
+
+
+def test_revoked_invitation_is_refused(world: World) -> None:
+    inv = invite(world)
+    with tenant_scope(world.tenant):
+        services.invitation_revoke(actor=world.admin, invitation=inv)
+    assert Client().get(f"/invitations/{inv.token}/").status_code == 410
+    assert "invitation.revoked" in audit_actions(world.tenant)
+
+
+def test_invitation_for_another_address_is_refused(world: World) -> None:
+    inv = invite(world, email="someone@acme.test")
+    c = Client()
+    c.force_login(world.other_owner.user)
+    response = c.post(f"/invitations/{inv.token}/")
+    assert response.status_code == 400
+    assert b"was sent to someone@acme.test" in response.content
+
+
+def test_unknown_token_is_404(db: None) -> None:
+    assert Client().get("/invitations/nope/").status_code == 404
+
+
+def test_duplicate_invitation_and_existing_member_are_refused(world: World) -> None:
+    invite(world)
+    c = Client()
+    c.force_login(world.owner.user)
+    dup = c.post("/t/acme/settings/members/", {"email": "NEW@acme.test", "role": "agent"})
+    assert dup.status_code == 400
+    assert b"has a pending invitation" in dup.content
+    member = c.post("/t/acme/settings/members/", {"email": "agent@acme.test", "role": "agent"})
+    assert b"is a member already" in member.content
+
+
+def test_expire_task_marks_and_audits(world: World) -> None:
+    inv = invite(world)
+    with tenant_scope(world.tenant):
+        Invitation.objects.filter(pk=inv.pk).update(expires_at=timezone.now() - timedelta(days=1))
+    assert services.invitations_expire() == 1
+    with tenant_scope(world.tenant):
+        inv.refresh_from_db()
+    assert inv.status == InvitationStatus.EXPIRED
+    assert "invitation.expired" in audit_actions(world.tenant)
+
+
+def test_admin_cannot_invite_an_owner(world: World) -> None:
+    with tenant_scope(world.tenant), pytest.raises(NotAllowed):
+        services.invitation_create(actor=world.admin, email="boss@acme.test", role=Role.OWNER)
+
+
+# --- Roles and the last owner ----------------------------------------------------------
+
+
+def test_last_owner_cannot_be_demoted_or_removed(world: World) -> None:
+    with tenant_scope(world.tenant):
+        with pytest.raises(LastOwnerError):
+            services.membership_change_role(actor=world.owner, membership=world.owner, role="admin")
+        with pytest.raises(LastOwnerError):
+            services.membership_remove(actor=world.owner, membership=world.owner)
+        assert Membership.objects.get(pk=world.owner.pk).role == Role.OWNER
+
+
+def test_last_owner_rule_through_the_page(world: World) -> None:
+    c = Client()
+    c.force_login(world.owner.user)
+    response = c.post(
+        f"/t/acme/settings/members/{world.owner.pk}/role/", {"role": "agent"}, follow=True
+    )
+    assert "last owner" in response.content.decode()
+    with tenant_scope(world.tenant):
+        assert Membership.objects.get(pk=world.owner.pk).role == Role.OWNER
+
+
+def test_owner_can_step_down_once_another_owner_exists(world: World) -> None:
+    with tenant_scope(world.tenant):
+        services.membership_change_role(actor=world.owner, membership=world.admin, role="owner")
+        services.membership_change_role(actor=world.owner, membership=world.owner, role="admin")
+        assert Membership.objects.filter(role=Role.OWNER).count() == 1
+    actions = audit_actions(world.tenant)
+    assert actions.count("member.role_changed") == 2
+
+
+def test_admin_cannot_touch_owners(world: World) -> None:
+    with tenant_scope(world.tenant):
+        with pytest.raises(NotAllowed):
+            services.membership_change_role(actor=world.admin, membership=world.owner, role="agent")
+        with pytest.raises(NotAllowed):
+            services.membership_change_role(actor=world.admin, membership=world.agent, role="owner")
+        with pytest.raises(NotAllowed):
+            services.membership_remove(actor=world.admin, membership=world.owner)
+
+
+def test_removing_a_member_audits_and_locks_them_out(world: World) -> None:
+    with tenant_scope(world.tenant):
+        services.membership_remove(actor=world.admin, membership=world.agent)
+    assert "member.removed" in audit_actions(world.tenant)
+    c = Client()
+    c.force_login(world.agent.user)
+    assert c.get("/t/acme/").status_code == 404
+
+
+# --- Teams -------------------------------------------------------------------------
+
+
+def test_team_lifecycle_is_audited(world: World) -> None:
+    with tenant_scope(world.tenant):
+        team = services.team_create(actor=world.admin, name="Support")
+        services.team_member_add(actor=world.admin, team=team, membership=world.agent)
+        services.team_member_add(actor=world.admin, team=team, membership=world.agent)  # twice
+        assert team.members.count() == 1
+        services.team_rename(actor=world.admin, team=team, name="Care")
+        services.team_member_remove(actor=world.admin, team=team, membership=world.agent)
+        services.team_delete(actor=world.admin, team=team)
+    assert [a for a in audit_actions(world.tenant) if a.startswith("team.")] == [
+        "team.created",
+        "team.member_added",
+        "team.renamed",
+        "team.member_removed",
+        "team.deleted",
+    ]
+
+
+def test_audit_log_page_shows_only_this_tenants_events(world: World) -> None:
+    with tenant_scope(world.other_tenant):
+        services.team_create(actor=world.other_owner, name="Secret Team")
+    with tenant_scope(world.tenant):
+        services.team_create(actor=world.owner, name="Visible Team")
+    c = Client()
+    c.force_login(world.owner.user)
+    page = c.get("/t/acme/settings/audit/").content.decode()
+    assert "Visible Team" in page
+    assert "Secret Team" not in page

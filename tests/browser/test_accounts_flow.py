@@ -1,0 +1,68 @@
+"""Sign up, invite a member, switch to German: the first minutes of a new customer."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+
+from accounts.models import Invitation, Membership
+from accounts.tenancy import unscoped
+from tests.factories import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_signup_invite_and_switch_to_german(live_server, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto(live_server.url + "/signup/")
+    page.fill("#id_full_name", "Grace Hopper")
+    page.fill("#id_email", "grace@navy.test")
+    page.fill("#id_tenant_name", "Compiler Works")
+    page.fill("#id_password1", PASSWORD)
+    page.fill("#id_password2", PASSWORD)
+    page.click("#signup-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/t/compiler-works/$"))
+    assert page.locator("h1").inner_text() == "Compiler Works"
+
+    # Invite an agent from the members page.
+    page.click("#nav-settings")
+    page.click("text=Members")
+    page.fill("#invite-form #id_email", "agent@navy.test")
+    page.select_option("#invite-form #id_role", "agent")
+    page.click("#invite-form button[type=submit]")
+    assert page.locator(".alert-success").inner_text() == "Invitation sent to agent@navy.test."
+    assert "agent@navy.test" in page.locator("#invitations-table").inner_text()
+    with unscoped():
+        invitation = Invitation.objects.get(email="agent@navy.test")
+    assert invitation.tenant.slug == "compiler-works"
+    assert invitation.token in mail.outbox[-1].body
+
+    # Switch the interface to German and see German text.
+    page.select_option("#language-select", "de")
+    page.wait_for_load_state("load")
+    page.locator("h1", has_text="Mitglieder").wait_for()
+    assert page.locator("#invite-form button[type=submit]").inner_text() == "Einladung senden"
+    assert page.locator("html").get_attribute("lang") == "de"
+
+
+def test_invited_person_creates_account_in_the_browser(live_server, page, world) -> None:  # type: ignore[no-untyped-def]
+    from accounts import services
+    from accounts.tenancy import tenant_scope
+
+    with tenant_scope(world.tenant):
+        inv = services.invitation_create(actor=world.owner, email="newbie@acme.test", role="agent")
+    page.goto(f"{live_server.url}/invitations/{inv.token}/")
+    page.fill("#id_full_name", "New Bie")
+    page.fill("#id_password1", PASSWORD)
+    page.fill("#id_password2", PASSWORD + "typo")
+    page.click("#accept-form button[type=submit]")
+    # The error says what to fix and the name typed is kept.
+    assert "The two passwords differ" in page.locator(".invalid-feedback").inner_text()
+    assert page.input_value("#id_full_name") == "New Bie"
+    page.fill("#id_password1", PASSWORD)
+    page.fill("#id_password2", PASSWORD)
+    page.click("#accept-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/t/acme/$"))
+    with tenant_scope(world.tenant):
+        assert Membership.objects.filter(user__email="newbie@acme.test").exists()

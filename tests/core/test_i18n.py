@@ -1,0 +1,127 @@
+"""The shipped languages are complete, compiled, and in step with the source."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polib
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from tests.conftest import World
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = [code for code, _name in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
+
+
+def po_path(lang: str) -> Path:
+    return ROOT / "locale" / lang / "LC_MESSAGES" / "django.po"
+
+
+@pytest.mark.parametrize("lang", SHIPPED)
+def test_po_file_has_no_untranslated_or_fuzzy_entries(lang: str) -> None:
+    po = polib.pofile(str(po_path(lang)))
+    assert [e.msgid for e in po.untranslated_entries()] == []
+    assert [e.msgid for e in po.fuzzy_entries()] == []
+    assert len(po.translated_entries()) > 100
+
+
+@pytest.mark.parametrize("lang", SHIPPED)
+def test_placeholders_survive_translation(lang: str) -> None:
+    import re
+
+    pattern = re.compile(r"%\(\w+\)s")
+    for entry in polib.pofile(str(po_path(lang))).translated_entries():
+        wanted = set(pattern.findall(entry.msgid))
+        for text in [entry.msgstr, *entry.msgstr_plural.values()]:
+            if text:
+                assert set(pattern.findall(text)) <= wanted | set(
+                    pattern.findall(entry.msgid_plural or "")
+                ), entry.msgid
+
+
+@pytest.mark.parametrize("lang", SHIPPED)
+def test_compiled_mo_matches_po(lang: str) -> None:
+    po = polib.pofile(str(po_path(lang)))
+    mo = polib.mofile(str(po_path(lang).with_suffix(".mo")))
+    compiled = {(e.msgid, e.msgstr or tuple(e.msgstr_plural.values())) for e in mo if e.msgid}
+    source = {
+        (e.msgid, e.msgstr or tuple(e.msgstr_plural.values())) for e in po.translated_entries()
+    }
+    assert source <= compiled, "run `make messages` (or compilemessages) and commit the .mo"
+
+
+def test_every_translatable_string_in_the_source_is_in_the_catalogues(tmp_path: Path) -> None:
+    """Extract the strings again (as `make messages` does) and compare with what ships."""
+    if shutil.which("xgettext") is None:
+        if os.environ.get("CI"):
+            pytest.fail("GNU gettext is missing; .ci/run installs it")
+        pytest.skip("GNU gettext is not installed on this machine")
+    for name in ("manage.py", "waba_portal", "accounts", "senders", "templates_app", "inbox"):
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(src, tmp_path / name)
+    shutil.copytree(ROOT / "locale", tmp_path / "locale")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT)}
+    subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "makemessages",
+            "-l",
+            "de",
+            "--no-location",
+            "--ignore=waba_portal/mock_meta/*",
+            "-v",
+            "0",
+        ],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+    )
+    extracted = {
+        e.msgid
+        for e in polib.pofile(str(tmp_path / "locale/de/LC_MESSAGES/django.po"))
+        if not e.obsolete
+    }
+    shipped = {e.msgid for e in polib.pofile(str(po_path("de"))) if not e.obsolete}
+    assert extracted - shipped == set(), "new strings: run `make messages` and translate them"
+
+
+def test_pages_render_in_german_and_russian(world: World) -> None:
+    c = Client()
+    c.force_login(world.owner.user)
+    c.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
+    page = c.get("/t/acme/settings/members/").content.decode()
+    assert "Mitglied einladen" in page and "Einladung senden" in page
+    c.cookies[settings.LANGUAGE_COOKIE_NAME] = "ru"
+    page = c.get("/t/acme/settings/members/").content.decode()
+    assert "Пригласить участника" in page
+
+
+def test_language_choice_is_kept_on_the_account(world: World) -> None:
+    c = Client()
+    c.force_login(world.owner.user)
+    response = c.post("/language/", {"language": "de", "next": "/t/acme/"})
+    assert response.status_code == 302
+    world.owner.user.refresh_from_db()
+    assert world.owner.user.language == "de"
+    # A fresh browser (no cookie) still gets German after logging in.
+    fresh = Client()
+    fresh.force_login(world.owner.user)
+    assert "Übersicht" in fresh.get("/t/acme/").content.decode()
+
+
+def test_language_switch_refuses_unknown_and_offsite_redirects(db: None) -> None:
+    c = Client()
+    response = c.post("/language/", {"language": "xx", "next": "https://evil.test/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert settings.LANGUAGE_COOKIE_NAME not in response.cookies

@@ -1,0 +1,73 @@
+"""Settings from the environment: safe defaults, refusals, and a clean deploy check."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    dropped = {"DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    base = {k: v for k, v in os.environ.items() if k not in dropped}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, "DJANGO_SETTINGS_MODULE": "waba_portal.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_settings_pass_the_deploy_check_without_warnings() -> None:
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={
+            "SECRET_KEY": "a-production-secret-" + "k" * 50,
+            "ALLOWED_HOSTS": "portal.example.com",
+            "DATABASE_URL": "postgres://waba@db.example.com:5432/waba",
+            "REDIS_URL": "redis://cache.example.com:6379/0",
+            "SECURE_SSL_REDIRECT": "true",
+            "SESSION_COOKIE_SECURE": "true",
+            "CSRF_COOKIE_SECURE": "true",
+            "SECURE_HSTS_SECONDS": "31536000",
+        },
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_missing_secret_key_is_refused_when_debug_is_off() -> None:
+    result = run_manage("check", env={"ALLOWED_HOSTS": "x"})
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_local_defaults_need_no_server(tmp_path: Path) -> None:
+    """DEBUG on, nothing set: SQLite and the file-system broker under the var dir."""
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.DATABASES['default']['ENGINE']);"
+        "print(s.CELERY_BROKER_URL);"
+        "print(len(s.SECRET_KEY) > 40)"
+    )
+    env = {
+        "DEBUG": "1",
+        "WABA_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": "",
+        "REDIS_URL": "",
+        "CELERY_BROKER_URL": "",
+    }
+    result = run_manage("shell", "-v", "0", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "True"]
+    # The generated key is kept, so a second start uses the same one.
+    assert (tmp_path / "secret_key").read_text() == (tmp_path / "secret_key").read_text()
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
