@@ -7,7 +7,11 @@ import pytest
 from accounts.models import Membership, Role, Tenant
 from tests.factories import TenantFactory, member
 
-pytest_plugins = ["tests.fixtures_celery", "tests.fixtures_browser"]
+pytest_plugins = [
+    "tests.fixtures_celery",
+    "tests.fixtures_browser",
+    "tests.fixtures_mock_meta",
+]
 
 
 @dataclass

@@ -1,0 +1,140 @@
+"""Shared helpers for the mock Meta tests: the fixtures and a tiny webhook receiver."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import requests
+
+# tests/conftest.py registers the plugin for the whole suite; until then (or when this folder
+# runs alone) make its fixtures available here without registering it twice.
+if "tests.fixtures_mock_meta" not in sys.modules:
+    from tests.fixtures_mock_meta import mock_meta, mock_meta_server  # noqa: F401
+
+from waba_portal.mock_meta.control_client import MockMeta
+
+
+class Receiver:
+    """Records webhook POSTs; answers with the queued statuses, then 200."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.received: list[dict[str, Any]] = []
+        self.statuses: list[int] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.lock:
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                    receiver.received.append(
+                        {
+                            "raw": raw,
+                            "headers": dict(self.headers),
+                            "status": status,
+                            "path": self.path,
+                        }
+                    )
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/webhooks/meta"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def valid(self, item: dict[str, Any]) -> bool:
+        expected = (
+            "sha256=" + hmac.new(self.secret.encode(), item["raw"], hashlib.sha256).hexdigest()
+        )
+        return hmac.compare_digest(expected, item["headers"].get("X-Hub-Signature-256", ""))
+
+    def payloads(self, ok_only: bool = True) -> list[dict[str, Any]]:
+        with self.lock:
+            items = list(self.received)
+        return [json.loads(i["raw"]) for i in items if not ok_only or i["status"] == 200]
+
+    def changes(self) -> list[dict[str, Any]]:
+        return [c for p in self.payloads() for e in p["entry"] for c in e["changes"]]
+
+    def wait(
+        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 5.0
+    ) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            changes = self.changes()
+            if predicate(changes):
+                return changes
+            time.sleep(0.02)
+        raise AssertionError(f"webhook condition not met; got {self.changes()}")
+
+
+@pytest.fixture
+def receiver(mock_meta: MockMeta) -> Iterator[Receiver]:
+    rec = Receiver(mock_meta.app_secret)
+    mock_meta.set_webhook_url(rec.url)
+    yield rec
+    rec.server.shutdown()
+    rec.server.server_close()
+
+
+class Graph:
+    """Tiny helper for Graph calls with a token."""
+
+    def __init__(self, mock: MockMeta, token: str | None) -> None:
+        self.base = mock.graph_url
+        self.token = token
+
+    def _h(self, token: str | None) -> dict[str, str]:
+        tok = self.token if token is None else token
+        return {"Authorization": f"Bearer {tok}"} if tok else {}
+
+    def get(self, path: str, token: str | None = None, **params: Any) -> requests.Response:
+        return requests.get(
+            f"{self.base}/{path}", params=params, headers=self._h(token), timeout=10
+        )
+
+    def post(
+        self, path: str, json: Any = None, token: str | None = None, **kw: Any
+    ) -> requests.Response:
+        return requests.post(
+            f"{self.base}/{path}", json=json, headers=self._h(token), timeout=10, **kw
+        )
+
+    def delete(self, path: str, token: str | None = None, **params: Any) -> requests.Response:
+        return requests.delete(
+            f"{self.base}/{path}", params=params, headers=self._h(token), timeout=10
+        )
+
+
+@pytest.fixture
+def seeded(mock_meta: MockMeta) -> dict[str, Any]:
+    return mock_meta.seed()
+
+
+@pytest.fixture
+def graph(mock_meta: MockMeta, seeded: dict[str, Any]) -> Graph:
+    return Graph(mock_meta, seeded["token"])
+
+
+def error_of(resp: requests.Response) -> dict[str, Any]:
+    body = resp.json()
+    assert "error" in body, body
+    err = body["error"]
+    assert err["error_data"]["messaging_product"] == "whatsapp"
+    assert err["fbtrace_id"]
+    return dict(err)

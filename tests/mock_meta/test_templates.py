@@ -1,0 +1,164 @@
+"""Template creation, review, limits, listing, editing and deletion."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from waba_portal.mock_meta.control_client import MockMeta
+
+from .conftest import Graph, error_of
+
+
+def _create(
+    graph: Graph,
+    waba: str,
+    name: str,
+    body: str = "Hi {{1}}, your order is ready.",
+    language: str = "en_US",
+    category: str = "UTILITY",
+) -> Any:
+    return graph.post(
+        f"{waba}/message_templates",
+        {
+            "name": name,
+            "language": language,
+            "category": category,
+            "components": [{"type": "BODY", "text": body, "example": {"body_text": [["Ann"]]}}],
+        },
+    )
+
+
+def _wait_status(graph: Graph, template_id: str, timeout: float = 5.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tpl = graph.get(template_id, fields="status,rejected_reason,name").json()
+        if tpl["status"] != "PENDING":
+            return dict(tpl)
+        time.sleep(0.05)
+    raise AssertionError("template stayed PENDING")
+
+
+def test_created_pending_then_approved(graph: Graph, seeded: dict[str, Any]) -> None:
+    resp = _create(graph, seeded["waba_id"], "shipping_update")
+    body = resp.json()
+    assert resp.status_code == 200 and body["status"] == "PENDING"
+    assert body["category"] == "UTILITY" and body["id"].isdigit()
+    assert _wait_status(graph, body["id"])["status"] == "APPROVED"
+
+
+def test_rejected_by_default_rules(graph: Graph, seeded: dict[str, Any]) -> None:
+    a = _create(graph, seeded["waba_id"], "please_reject_me").json()["id"]
+    b = _create(
+        graph,
+        seeded["waba_id"],
+        "promo",
+        body="Win the jackpot at our casino, {{1}}!",
+        category="MARKETING",
+    ).json()["id"]
+    assert _wait_status(graph, a) | {"id": a} == {
+        "id": a,
+        "status": "REJECTED",
+        "rejected_reason": "INVALID_FORMAT",
+        "name": "please_reject_me",
+    }
+    assert _wait_status(graph, b)["rejected_reason"] == "ABUSIVE_CONTENT"
+
+
+def test_review_rules_are_configurable(
+    graph: Graph, mock_meta: MockMeta, seeded: dict[str, Any]
+) -> None:
+    mock_meta.config(
+        review_rules=[
+            {
+                "match": "category",
+                "value": "MARKETING",
+                "decision": "REJECTED",
+                "reason": "PROMOTIONAL",
+            }
+        ]
+    )
+    tid = _create(graph, seeded["waba_id"], "reject_is_fine_now").json()["id"]
+    mid = _create(graph, seeded["waba_id"], "sale", category="MARKETING").json()["id"]
+    assert _wait_status(graph, tid)["status"] == "APPROVED"
+    assert _wait_status(graph, mid)["rejected_reason"] == "PROMOTIONAL"
+
+
+def test_unique_per_language(graph: Graph, seeded: dict[str, Any]) -> None:
+    waba = seeded["waba_id"]
+    assert _create(graph, waba, "greeting").ok
+    err = error_of(_create(graph, waba, "greeting"))
+    assert (err["code"], err["error_subcode"]) == (100, 2388024)
+    assert _create(graph, waba, "greeting", language="de").ok
+
+
+def test_limit_of_250_names(mock_meta: MockMeta) -> None:
+    seed = mock_meta.seed(
+        businesses=[{"name": "B", "wabas": [{"name": "W", "filler_templates": 250}]}]
+    )
+    graph = Graph(mock_meta, seed["token"])
+    err = error_of(_create(graph, seed["waba_id"], "one_too_many"))
+    assert (err["code"], err["error_subcode"]) == (100, 2388019)
+    # another language of an existing name does not count as a new template
+    assert _create(graph, seed["waba_id"], "filler_0001", language="fr").ok
+
+
+def test_validation_errors(graph: Graph, seeded: dict[str, Any]) -> None:
+    waba = seeded["waba_id"]
+    assert error_of(_create(graph, waba, "Bad Name"))["code"] == 100
+    assert error_of(_create(graph, waba, "x", category="OTHER"))["code"] == 100
+    err = error_of(_create(graph, waba, "var_start", body="{{1}} is your code"))
+    assert err["error_subcode"] == 2388299
+    err = error_of(_create(graph, waba, "long", body="a" * 1025))
+    assert err["error_subcode"] == 2388040
+    resp = graph.post(
+        f"{waba}/message_templates",
+        {"name": "nobody", "language": "en_US", "category": "UTILITY", "components": []},
+    )
+    assert error_of(resp)["code"] == 100
+
+
+def test_list_filters_pagination_and_summary(graph: Graph, seeded: dict[str, Any]) -> None:
+    waba = seeded["waba_id"]
+    for i in range(3):
+        assert _create(graph, waba, f"bulk_{i}").ok
+    all_items = graph.get(f"{waba}/message_templates").json()["data"]
+    assert len(all_items) == 5  # 2 seeded + 3 new
+    pending = graph.get(f"{waba}/message_templates", status="PENDING").json()["data"]
+    assert {t["name"] for t in pending} == {"bulk_0", "bulk_1", "bulk_2"}
+    named = graph.get(f"{waba}/message_templates", name="hello_world").json()["data"]
+    assert [t["name"] for t in named] == ["hello_world"]
+    page1 = graph.get(f"{waba}/message_templates", limit=2).json()
+    assert len(page1["data"]) == 2 and "next" in page1["paging"]
+    page2 = graph.get(
+        f"{waba}/message_templates", limit=2, after=page1["paging"]["cursors"]["after"]
+    ).json()
+    assert {t["id"] for t in page2["data"]}.isdisjoint({t["id"] for t in page1["data"]})
+    summary = graph.get(
+        f"{waba}/message_templates", summary="total_count", fields="name,status"
+    ).json()
+    assert summary["summary"]["message_template_limit"] == 250
+    assert set(summary["data"][0]) == {"id", "name", "status"}
+
+
+def test_delete_by_name_and_hsm_id(graph: Graph, seeded: dict[str, Any]) -> None:
+    waba = seeded["waba_id"]
+    en = _create(graph, waba, "bye").json()["id"]
+    de = _create(graph, waba, "bye", language="de").json()["id"]
+    assert graph.delete(f"{waba}/message_templates", name="bye", hsm_id=de).json() == {
+        "success": True
+    }
+    assert graph.get(en).ok
+    assert error_of(graph.get(de))["code"] == 100
+    assert graph.delete(f"{waba}/message_templates", name="bye").ok
+    assert error_of(graph.delete(f"{waba}/message_templates", name="bye"))["code"] == 100
+
+
+def test_edit_template_goes_back_to_review(graph: Graph, seeded: dict[str, Any]) -> None:
+    tid = _create(graph, seeded["waba_id"], "editable").json()["id"]
+    assert _wait_status(graph, tid)["status"] == "APPROVED"
+    resp = graph.post(tid, {"components": [{"type": "BODY", "text": "New text {{1}} here."}]})
+    assert resp.json() == {"success": True}
+    assert graph.get(tid, fields="status").json()["status"] == "PENDING"
+    assert _wait_status(graph, tid)["status"] == "APPROVED"
+    assert graph.get(tid).json()["components"][0]["text"] == "New text {{1}} here."
