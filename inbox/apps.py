@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class InboxConfig(AppConfig):
     name = "inbox"
     verbose_name = _("Inbox")
+
+    def ready(self) -> None:
+        from inbox import events  # noqa: F401 - registers the webhook handlers

@@ -30,7 +30,7 @@ app.conf.update(
     task_default_exchange="default",
     task_default_routing_key="default",
     task_routes={
-        "*.process_webhook*": {"queue": "webhooks"},
+        "webhooks.*": {"queue": "webhooks"},
         "*.send_*": {"queue": "send"},
         "*.sync_*": {"queue": "sync"},
         "*.onboarding_*": {"queue": "sync"},
@@ -47,6 +47,10 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
     beat_schedule={
+        "sweep-webhook-deliveries": {
+            "task": "webhooks.sweep_deliveries",
+            "schedule": 30.0,
+        },
         "expire-invitations": {
             "task": "accounts.tasks.invitations_expire",
             "schedule": crontab(minute="*/15"),

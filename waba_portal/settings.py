@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_htmx",
     "waba_portal",
+    "waba_portal.webhooks",
     "accounts",
     "senders",
     "templates_app",
@@ -233,6 +234,14 @@ GRAPH_API_READ_TIMEOUT = float(env("GRAPH_API_READ_TIMEOUT", "30"))
 # Where the browser opens Embedded Signup: Meta's SDK in production, the mock Meta
 # server's dialog locally and in tests.
 EMBEDDED_SIGNUP_URL = env("EMBEDDED_SIGNUP_URL")
+
+# --- Webhooks from Meta ---------------------------------------------------------------
+# Meta batches up to 1,000 updates in one POST; bodies above this answer 413.
+WEBHOOK_MAX_BODY_BYTES = int(env("WEBHOOK_MAX_BODY_BYTES", str(8 * 1024 * 1024)))
+WEBHOOK_BATCH_SIZE = int(env("WEBHOOK_BATCH_SIZE", "200"))  # deliveries per worker transaction
+WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "6"))  # then a dead letter
+WEBHOOK_RETRY_BASE_SECONDS = float(env("WEBHOOK_RETRY_BASE_SECONDS", "30"))
+WEBHOOK_STALE_SECONDS = int(env("WEBHOOK_STALE_SECONDS", "60"))  # sweeper picks up after this
 
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -7,6 +7,7 @@ from waba_portal.views import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("", include("waba_portal.webhooks.urls")),
     path("", include("accounts.urls")),
 ]
 

@@ -1,0 +1,355 @@
+"""Splitting, routing, idempotent handlers, retries, dead letters and replay."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from django.test import Client
+
+from accounts.tenancy import tenant_scope
+from inbox.models import Message, MessageStatusEvent
+from tests.webhooks.conftest import Routed, post_signed
+from waba_portal.webhooks import registry, samples, services
+from waba_portal.webhooks.models import ChangeStatus, DeliveryStatus, WebhookChange, WebhookDelivery
+
+pytestmark = pytest.mark.django_db(transaction=True)  # on-commit queuing runs for real
+
+
+def store(payload: dict, *, new: bool = True) -> int | None:
+    delivery_id, created = services.delivery_store(body=samples.dumps(payload))
+    assert created is new
+    return delivery_id
+
+
+def messages_of(tenant) -> list[Message]:  # type: ignore[no-untyped-def]
+    with tenant_scope(tenant):
+        return list(Message.objects.order_by("wamid"))
+
+
+def test_a_batched_delivery_is_split_and_routed_to_each_tenant(routed: Routed) -> None:
+    r = routed
+    payload = samples.envelope(
+        (
+            r.waba_a,
+            [
+                samples.change(
+                    "messages", samples.inbound_text(phone_number_id=r.phone_a, text="A1")
+                ),
+                samples.change(
+                    "messages", samples.inbound_text(phone_number_id=r.phone_a, text="A2")
+                ),
+            ],
+        ),
+        (
+            r.waba_b,
+            [
+                samples.change(
+                    "messages", samples.inbound_text(phone_number_id=r.phone_b, text="B1")
+                )
+            ],
+        ),
+        (
+            "999",
+            [samples.change("messages", samples.inbound_text(phone_number_id="888", text="lost?"))],
+        ),
+        (r.waba_a, [samples.change("brand_new_field", {"anything": 1})]),
+    )
+    delivery_id = store(payload)  # processed at commit (tasks run in-process here)
+    assert sorted(m.text for m in messages_of(r.world.tenant)) == ["A1", "A2"]
+    assert [m.text for m in messages_of(r.world.other_tenant)] == ["B1"]
+    outcomes = list(
+        WebhookChange.objects.order_by("entry_index", "change_index").values_list(
+            "status", "tenant__slug"
+        )
+    )
+    assert outcomes == [
+        ("processed", "acme"),
+        ("processed", "acme"),
+        ("processed", "globex"),
+        ("unroutable", None),
+        ("unhandled", "acme"),
+    ]
+    # Unroutable and unknown changes are kept for inspection; the delivery is done.
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.PROCESSED
+    # A forced run (what a replay does) goes through every change again, harmlessly.
+    report = services.deliveries_process(delivery_ids=[delivery_id], force=True)
+    assert (report.deliveries, report.changes, report.events) == (1, 5, 5)
+    assert sorted(m.text for m in messages_of(r.world.tenant)) == ["A1", "A2"]
+
+
+def test_processing_twice_and_replaying_never_doubles_messages(routed: Routed) -> None:
+    r = routed
+    msg_id = samples.wamid()
+    payload = samples.envelope(
+        (
+            r.waba_a,
+            [
+                samples.change(
+                    "messages", samples.inbound_text(phone_number_id=r.phone_a, msg_id=msg_id)
+                )
+            ],
+        )
+    )
+    delivery_id = store(payload)
+    services.deliveries_process(delivery_ids=[delivery_id])
+    services.deliveries_process(delivery_ids=[delivery_id])
+    services.deliveries_replay(delivery_ids=[delivery_id])  # eager in tests: runs now
+    # The same message in another delivery (Meta re-sends with another envelope time).
+    payload["entry"][0]["time"] += 5
+    store(payload)
+    services.deliveries_process()
+    assert [m.wamid for m in messages_of(r.world.tenant)] == [msg_id]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_statuses_in_any_order_end_in_the_same_state(routed: Routed, seed: int) -> None:
+    r = routed
+    ids = [samples.wamid() for _ in range(4)]
+    plan = {
+        ids[0]: ["sent", "delivered", "read"],
+        ids[1]: ["sent", "delivered"],
+        ids[2]: ["sent", "failed"],
+        ids[3]: ["read"],
+    }
+    values = [
+        samples.status(phone_number_id=r.phone_a, msg_id=m, status=s)
+        for m, statuses in plan.items()
+        for s in statuses
+    ]
+    rng = random.Random(seed)
+    rng.shuffle(values)
+    bodies = [
+        samples.dumps(samples.envelope((r.waba_a, [samples.change("messages", v)]))) for v in values
+    ]
+    for i, body in enumerate(bodies + bodies[: len(bodies) // 2]):  # some redelivered
+        assert services.delivery_store(body=body)[1] is (i < len(bodies))
+        services.deliveries_process()
+    state = {m.wamid: (m.status, m.error_code) for m in messages_of(r.world.tenant)}
+    assert state == {
+        ids[0]: ("read", None),
+        ids[1]: ("delivered", None),
+        ids[2]: ("failed", 131026),
+        ids[3]: ("read", None),
+    }
+    with tenant_scope(r.world.tenant):
+        assert MessageStatusEvent.objects.count() == 8
+
+
+def test_a_status_through_another_tenants_number_cannot_touch_my_message(routed: Routed) -> None:
+    r = routed
+    msg_id = samples.wamid()
+    store(
+        samples.envelope(
+            (
+                r.waba_a,
+                [
+                    samples.change(
+                        "messages",
+                        samples.status(phone_number_id=r.phone_a, msg_id=msg_id, status="sent"),
+                    )
+                ],
+            )
+        )
+    )
+    store(
+        samples.envelope(
+            (
+                r.waba_b,
+                [
+                    samples.change(
+                        "messages",
+                        samples.status(phone_number_id=r.phone_b, msg_id=msg_id, status="read"),
+                    )
+                ],
+            )
+        )
+    )
+    services.deliveries_process()
+    assert [(m.wamid, m.status) for m in messages_of(r.world.tenant)] == [(msg_id, "sent")]
+
+
+@pytest.fixture
+def flaky_handler():  # type: ignore[no-untyped-def]
+    """A handler on a test field that fails while ``state['fail']`` is true."""
+    state = {"fail": True, "calls": 0}
+
+    def handler(tenant, events):  # type: ignore[no-untyped-def]
+        state["calls"] += 1
+        if state["fail"] and any(e.raw.get("boom") for e in events):
+            raise RuntimeError("handler exploded")
+
+    registry.webhook_handler("test_flaky")(handler)
+    yield state
+    registry._handlers.pop("test_flaky", None)
+
+
+def test_one_failing_change_does_not_hold_back_the_others(
+    routed: Routed, flaky_handler, settings
+) -> None:  # type: ignore[no-untyped-def]
+    r = routed
+    good = store(samples.envelope((r.waba_a, [samples.change("test_flaky", {"boom": False})])))
+    bad = store(samples.envelope((r.waba_a, [samples.change("test_flaky", {"boom": True})])))
+    assert WebhookDelivery.objects.get(pk=good).status == DeliveryStatus.PROCESSED
+    delivery = WebhookDelivery.objects.get(pk=bad)
+    assert delivery.status == DeliveryStatus.RETRYING
+    assert delivery.next_attempt_at is not None
+    assert "handler exploded" in delivery.last_error
+    change = WebhookChange.objects.get(delivery_id=bad)
+    assert (change.status, change.attempts) == (ChangeStatus.FAILED, 1)
+
+
+def test_retries_are_bounded_then_dead_letter_then_replay(
+    routed: Routed, flaky_handler, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.WEBHOOK_MAX_ATTEMPTS = 3
+    r = routed
+    bad = store(samples.envelope((r.waba_a, [samples.change("test_flaky", {"boom": True})])))
+    # The first attempt ran at commit; a retry is not due before its time ...
+    assert services.deliveries_process(delivery_ids=[bad]).deliveries == 0
+    for _ in range(2):  # ... and once due, it runs again.
+        WebhookDelivery.objects.filter(pk=bad).update(next_attempt_at="2000-01-01T00:00:00Z")
+        services.deliveries_process(delivery_ids=[bad])
+    delivery = WebhookDelivery.objects.get(pk=bad)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.DEAD, 3)
+    assert WebhookChange.objects.get(delivery_id=bad).status == ChangeStatus.DEAD
+    # Nothing picks a dead letter up by itself ...
+    assert services.deliveries_process().deliveries == 0
+    # ... until staff replay it, after the cause is fixed.
+    flaky_handler["fail"] = False
+    services.deliveries_replay(delivery_ids=[bad])
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.PROCESSED
+    assert WebhookChange.objects.get(delivery_id=bad).status == ChangeStatus.PROCESSED
+
+
+def test_unroutable_change_is_routed_on_replay_once_the_number_is_connected(routed: Routed) -> None:
+    from tests.webhooks.conftest import claim
+
+    r = routed
+    delivery_id = store(
+        samples.envelope(
+            (
+                "333",
+                [
+                    samples.change(
+                        "messages", samples.inbound_text(phone_number_id="444", text="early")
+                    )
+                ],
+            )
+        )
+    )
+    assert WebhookChange.objects.get().status == ChangeStatus.UNROUTABLE
+    claim(r.world.tenant, "333", "444")
+    services.deliveries_replay(delivery_ids=[delivery_id])
+    assert WebhookChange.objects.get().status == ChangeStatus.PROCESSED
+    assert [m.text for m in messages_of(r.world.tenant)] == ["early"]
+
+
+def test_malformed_envelope_becomes_a_dead_letter_with_its_reason(routed: Routed) -> None:
+    store({"object": "whatsapp_business_account", "entry": "nope"})
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.DEAD
+    assert "entry" in delivery.last_error
+
+
+def test_malformed_change_is_dead_but_its_siblings_are_processed(routed: Routed) -> None:
+    r = routed
+    store(
+        samples.envelope(
+            (
+                r.waba_a,
+                [
+                    samples.change(
+                        "messages", samples.inbound_text(phone_number_id=r.phone_a, text="fine")
+                    ),
+                    {"field": "messages", "value": "not an object"},
+                ],
+            )
+        )
+    )
+    assert [m.text for m in messages_of(r.world.tenant)] == ["fine"]
+    statuses = list(WebhookChange.objects.order_by("change_index").values_list("status", flat=True))
+    assert statuses == ["processed", "dead"]
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.DEAD
+
+
+def test_sweeper_queues_stale_and_due_deliveries(routed: Routed, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.WEBHOOK_STALE_SECONDS = 0
+    r = routed
+    WebhookDelivery.objects.create(
+        received_at="2026-01-01T00:00:00Z",
+        body=samples.dumps(
+            samples.envelope(
+                (
+                    r.waba_a,
+                    [
+                        samples.change(
+                            "messages",
+                            samples.inbound_text(phone_number_id=r.phone_a, text="swept"),
+                        )
+                    ],
+                )
+            )
+        ),
+        body_sha256="x" * 64,
+    )
+    assert services.deliveries_sweep() == 1
+    assert [m.text for m in messages_of(r.world.tenant)] == ["swept"]
+
+
+# --- Staff pages --------------------------------------------------------------------
+
+
+def test_staff_pages_are_404_for_tenant_users(routed: Routed) -> None:
+    delivery_id = store(samples.envelope((routed.waba_a, [])))
+    c = Client()
+    c.force_login(routed.world.owner.user)
+    assert c.get("/staff/webhooks/").status_code == 404
+    assert c.get(f"/staff/webhooks/{delivery_id}/").status_code == 404
+    assert c.post("/staff/webhooks/replay/", {"delivery_id": delivery_id}).status_code == 404
+
+
+def test_staff_inspect_and_replay_one_and_a_range(routed: Routed, flaky_handler) -> None:  # type: ignore[no-untyped-def]
+    r = routed
+    staff = r.world.owner.user
+    staff.is_staff = True
+    staff.save()
+    c = Client()
+    c.force_login(staff)
+    first = store(samples.envelope((r.waba_a, [samples.change("test_flaky", {"boom": True})])))
+    second = store(
+        samples.envelope((r.waba_a, [samples.change("test_flaky", {"boom": True, "n": 2})]))
+    )
+    listing = c.get("/staff/webhooks/?status=retrying").content.decode()
+    assert f'href="/staff/webhooks/{first}/"' in listing
+    detail = c.get(f"/staff/webhooks/{first}/").content.decode()
+    assert "handler exploded" in detail and "&quot;boom&quot;: true" in detail
+    flaky_handler["fail"] = False
+    c.post("/staff/webhooks/replay/", {"delivery_id": first})
+    assert WebhookDelivery.objects.get(pk=first).status == DeliveryStatus.PROCESSED
+    assert WebhookDelivery.objects.get(pk=second).status == DeliveryStatus.RETRYING
+    c.post("/staff/webhooks/replay/", {"from_id": first, "to_id": second, "status": "retrying"})
+    assert WebhookDelivery.objects.get(pk=second).status == DeliveryStatus.PROCESSED
+    bad = c.post("/staff/webhooks/replay/", {"from_id": "9", "to_id": "1"}, follow=True)
+    assert "Give one delivery, or a range" in bad.content.decode()
+
+
+def test_endpoint_to_inbox_in_one_go(client: Client, routed: Routed) -> None:
+    """Eager mode in unit tests: the POST's on-commit task runs in-process."""
+    r = routed
+    response = post_signed(
+        client,
+        samples.envelope(
+            (
+                r.waba_a,
+                [
+                    samples.change(
+                        "messages", samples.inbound_text(phone_number_id=r.phone_a, text="via http")
+                    )
+                ],
+            )
+        ),
+    )
+    assert response.status_code == 200
+    assert [m.text for m in messages_of(r.world.tenant)] == ["via http"]

@@ -1,0 +1,391 @@
+"""Webhook intake and processing.
+
+Intake (in the request): the raw body is stored once (deduplicated by its SHA-256),
+and processing is queued after commit. Nothing else happens before the 200.
+
+Processing (in a worker): deliveries are claimed in batches with
+``SELECT … FOR UPDATE SKIP LOCKED``, split into their changes, routed to a tenant by
+phone number id or WABA id, and handed to the handlers the apps registered, grouped
+by (tenant, field) so that a batch is written with few statements. A group that
+fails is retried change by change, so one bad change cannot hold back the others.
+Each change records its outcome. Failed changes are retried with backoff; after
+``WEBHOOK_MAX_ATTEMPTS`` the delivery becomes a dead letter that staff can replay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import Tenant
+from accounts.tenancy import tenant_scope
+from senders.selectors import tenants_for_meta_ids
+from waba_portal.graph.webhooks import WebhookEvent, WebhookPayloadError, iter_events
+from waba_portal.webhooks.models import (
+    FINAL_CHANGE_STATUSES,
+    ChangeStatus,
+    DeliveryStatus,
+    WebhookChange,
+    WebhookDelivery,
+)
+from waba_portal.webhooks.registry import handlers_for
+
+logger = logging.getLogger(__name__)
+
+# --- Intake -------------------------------------------------------------------------
+
+
+def delivery_store(*, body: bytes) -> tuple[int | None, bool]:
+    """Store a verified delivery as received; returns (id, created).
+
+    A body received before (Meta redelivers) is not stored again: its counter of
+    duplicates goes up and (None, False) comes back. Processing of a new delivery is
+    queued after commit.
+    """
+    digest = hashlib.sha256(body).hexdigest()
+    table = WebhookDelivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (received_at, body, body_sha256, duplicates, status, "  # noqa: S608
+            "attempts, last_error) VALUES (%s, %s, %s, 0, %s, 0, '') "
+            "ON CONFLICT (body_sha256) DO NOTHING RETURNING id",
+            [timezone.now(), body, digest, DeliveryStatus.RECEIVED],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        WebhookDelivery.objects.filter(body_sha256=digest).update(duplicates=F("duplicates") + 1)
+        return None, False
+    from waba_portal.webhooks.tasks import process_deliveries
+
+    delivery_id = int(row[0])
+    transaction.on_commit(lambda: _enqueue(process_deliveries, delivery_ids=[delivery_id]))
+    return delivery_id, True
+
+
+def _enqueue(task: Any, **kwargs: Any) -> None:
+    try:
+        task.apply_async(kwargs=kwargs)
+    except Exception:  # the broker is down: the sweeper picks the delivery up later
+        logger.exception("could not queue webhook processing; the sweeper will retry")
+
+
+SIGNATURE_FAILURES_KEY = "webhooks:signature-failures:{reason}"
+
+
+def signature_failure_count(*, reason: str) -> None:
+    key = SIGNATURE_FAILURES_KEY.format(reason=reason)
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.add(key, 0, timeout=None)
+        cache.incr(key)
+    logger.warning("webhook refused: signature %s", reason)
+
+
+# --- Processing -----------------------------------------------------------------------
+
+
+@dataclass
+class _ChangeWork:
+    delivery: WebhookDelivery
+    entry_index: int
+    change_index: int
+    field: str
+    waba_id: str = ""
+    phone_number_id: str = ""
+    events: list[WebhookEvent] = field(default_factory=list)
+    tenant: Tenant | None = None
+    status: str = ""
+    error: str = ""
+    attempts: int = 0
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        return (self.delivery.pk, self.entry_index, self.change_index)
+
+
+@dataclass
+class ProcessReport:
+    deliveries: int = 0
+    changes: int = 0
+    events: int = 0
+    processed: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    dead: list[int] = field(default_factory=list)
+    retry_at: datetime | None = None
+
+
+def _split(delivery: WebhookDelivery) -> list[_ChangeWork]:
+    """The changes of a delivery with their parsed events; raises WebhookPayloadError."""
+    try:
+        data = json.loads(bytes(delivery.body))
+    except ValueError as exc:
+        raise WebhookPayloadError(f"payload is not JSON: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("entry"), list):
+        raise WebhookPayloadError("payload has no 'entry' list")
+    works: list[_ChangeWork] = []
+    for e_i, entry in enumerate(data["entry"]):
+        changes = entry.get("changes") if isinstance(entry, dict) else None
+        if not isinstance(changes, list):
+            raise WebhookPayloadError(f"entry[{e_i}] has no 'changes' list")
+        for c_i, change in enumerate(changes):
+            fld = change.get("field") if isinstance(change, dict) else None
+            work = _ChangeWork(
+                delivery, e_i, c_i, str(fld or "?"), waba_id=str(entry.get("id", ""))
+            )
+            single = {
+                "object": data.get("object"),
+                "entry": [{"id": entry.get("id"), "time": entry.get("time"), "changes": [change]}],
+            }
+            try:
+                work.events = list(iter_events(single))
+            except WebhookPayloadError as exc:
+                work.status, work.error = ChangeStatus.DEAD, f"malformed change: {exc}"
+            for event in work.events:
+                work.waba_id = event.waba_id or work.waba_id
+                work.phone_number_id = event.phone_number_id or work.phone_number_id
+            value = change.get("value") if isinstance(change, dict) else None
+            metadata = value.get("metadata") if isinstance(value, dict) else None
+            if not work.phone_number_id and isinstance(metadata, dict):
+                work.phone_number_id = str(metadata.get("phone_number_id") or "")
+            works.append(work)
+    return works
+
+
+def _backoff(attempts: int) -> timedelta:
+    base = settings.WEBHOOK_RETRY_BASE_SECONDS
+    return timedelta(seconds=min(base * (2 ** max(attempts - 1, 0)), 3600))
+
+
+def _run_handlers(tenant: Tenant, fld: str, works: list[_ChangeWork]) -> None:
+    """Run the field's handlers over a group; on failure, change by change."""
+    handlers = handlers_for(fld)
+    if not handlers:
+        for w in works:
+            w.status = ChangeStatus.UNHANDLED
+        return
+    with tenant_scope(tenant):
+        try:
+            with transaction.atomic():
+                events = [e for w in works for e in w.events]
+                for handler in handlers:
+                    handler(tenant, events)
+        except Exception:
+            if len(works) == 1:
+                works[0].status = ChangeStatus.FAILED
+                works[0].error = _describe_failure()
+                return
+            for w in works:
+                try:
+                    with transaction.atomic():
+                        for handler in handlers:
+                            handler(tenant, w.events)
+                except Exception:
+                    w.status, w.error = ChangeStatus.FAILED, _describe_failure()
+                else:
+                    w.status = ChangeStatus.PROCESSED
+        else:
+            for w in works:
+                w.status = ChangeStatus.PROCESSED
+
+
+def _describe_failure() -> str:
+    import traceback
+
+    logger.exception("webhook handler failed")
+    return traceback.format_exc(limit=6)[-4000:]
+
+
+def deliveries_process(
+    *, delivery_ids: Iterable[int] | None = None, force: bool = False, limit: int | None = None
+) -> ProcessReport:
+    """Process open deliveries (these ids first, then others due), in one transaction.
+
+    With ``force`` (replay), the given deliveries are processed whatever their state
+    and every change runs again; handlers are idempotent, so the end state is the same.
+    """
+    limit = limit or settings.WEBHOOK_BATCH_SIZE
+    report = ProcessReport()
+    now = timezone.now()
+    ids = list(delivery_ids or [])
+    with transaction.atomic():
+        locked = WebhookDelivery.objects.select_for_update(skip_locked=True)
+        batch: list[WebhookDelivery] = []
+        due = Q(status=DeliveryStatus.RECEIVED) | Q(
+            status=DeliveryStatus.RETRYING, next_attempt_at__lte=now
+        )
+        if ids:
+            chosen = locked.filter(pk__in=ids)
+            batch = list((chosen if force else chosen.filter(due)).order_by("id"))
+        if not force and len(batch) < limit:
+            others = locked.filter(due).exclude(pk__in=[d.pk for d in batch])
+            batch += list(others.order_by("id")[: limit - len(batch)])
+        if not batch:
+            return report
+
+        previous = {
+            (c.delivery_id, c.entry_index, c.change_index): c
+            for c in WebhookChange.objects.filter(delivery__in=batch)
+        }
+        works: list[_ChangeWork] = []
+        for delivery in batch:
+            try:
+                delivery_works = _split(delivery)
+            except WebhookPayloadError as exc:
+                delivery.status, delivery.last_error = DeliveryStatus.DEAD, str(exc)
+                continue
+            for w in delivery_works:
+                before = previous.get(w.key)
+                w.attempts = before.attempts if before else 0
+                if before and before.status in FINAL_CHANGE_STATUSES and not force:
+                    w.status, w.tenant = before.status, before.tenant
+                    continue
+                works.append(w)
+            delivery._works = delivery_works  # type: ignore[attr-defined]
+
+        by_waba, by_phone = tenants_for_meta_ids(
+            waba_ids=[w.waba_id for w in works if w.waba_id],
+            phone_number_ids=[w.phone_number_id for w in works if w.phone_number_id],
+        )
+        groups: dict[tuple[int, str], list[_ChangeWork]] = defaultdict(list)
+        for w in works:
+            if w.status == ChangeStatus.DEAD:
+                continue
+            w.tenant = by_phone.get(w.phone_number_id) or by_waba.get(w.waba_id)
+            if w.tenant is None:
+                w.status = ChangeStatus.UNROUTABLE
+                continue
+            groups[(w.tenant.pk, w.field)].append(w)
+        for (_tenant_id, fld), group in groups.items():
+            _run_handlers(group[0].tenant, fld, group)  # type: ignore[arg-type]
+
+        _record(batch, works, now, report)
+    return report
+
+
+def _record(
+    batch: list[WebhookDelivery], works: list[_ChangeWork], now: datetime, report: ProcessReport
+) -> None:
+    max_attempts = settings.WEBHOOK_MAX_ATTEMPTS
+    for w in works:
+        if w.status in (ChangeStatus.FAILED, ChangeStatus.PROCESSED):
+            w.attempts += 1
+    WebhookChange.objects.bulk_create(
+        [
+            WebhookChange(
+                delivery=w.delivery,
+                entry_index=w.entry_index,
+                change_index=w.change_index,
+                field=w.field[:64],
+                waba_id=w.waba_id[:32],
+                phone_number_id=w.phone_number_id[:32],
+                tenant=w.tenant,
+                event_count=len(w.events),
+                status=w.status,
+                attempts=w.attempts,
+                error=w.error,
+            )
+            for w in works
+        ],
+        update_conflicts=True,
+        unique_fields=["delivery", "entry_index", "change_index"],
+        update_fields=["tenant", "event_count", "status", "attempts", "error", "updated_at"],
+    )
+    dead_changes: list[tuple[int, int, int]] = []
+    for delivery in batch:
+        report.deliveries += 1
+        delivery_works: list[_ChangeWork] = getattr(delivery, "_works", [])
+        report.changes += len(delivery_works)
+        report.events += sum(len(w.events) for w in delivery_works)
+        if delivery.status == DeliveryStatus.DEAD and not delivery_works:
+            report.dead.append(delivery.pk)
+            delivery.processed_at = now
+            continue
+        delivery.attempts += 1
+        failed = [w for w in delivery_works if w.status == ChangeStatus.FAILED]
+        malformed = [w for w in delivery_works if w.status == ChangeStatus.DEAD]
+        if not failed and not malformed:
+            delivery.status, delivery.last_error = DeliveryStatus.PROCESSED, ""
+            delivery.processed_at, delivery.next_attempt_at = now, None
+            report.processed.append(delivery.pk)
+        elif failed and delivery.attempts < max_attempts:
+            delivery.status = DeliveryStatus.RETRYING
+            delivery.next_attempt_at = now + _backoff(delivery.attempts)
+            delivery.last_error = failed[0].error
+            report.retrying.append(delivery.pk)
+            report.retry_at = min(filter(None, [report.retry_at, delivery.next_attempt_at]))
+        else:
+            delivery.status = DeliveryStatus.DEAD
+            delivery.next_attempt_at = None
+            delivery.last_error = (failed or malformed)[0].error
+            dead_changes += [w.key for w in failed]
+            report.dead.append(delivery.pk)
+            logger.error(
+                "webhook delivery %s is a dead letter: %s",
+                delivery.pk,
+                delivery.last_error.splitlines()[-1:] or "",
+            )
+    WebhookDelivery.objects.bulk_update(
+        batch, ["status", "attempts", "next_attempt_at", "last_error", "processed_at"]
+    )
+    for delivery_id, e_i, c_i in dead_changes:
+        WebhookChange.objects.filter(
+            delivery_id=delivery_id, entry_index=e_i, change_index=c_i
+        ).update(status=ChangeStatus.DEAD)
+
+
+# --- Staff actions ---------------------------------------------------------------------
+
+
+def deliveries_replay(*, delivery_ids: Iterable[int], actor: Any = None) -> int:
+    """Queue stored deliveries to be processed again (every change, idempotently)."""
+    from waba_portal.webhooks.tasks import process_deliveries
+
+    ids = sorted(set(delivery_ids))
+    if not ids:
+        return 0
+    with transaction.atomic():
+        count = WebhookDelivery.objects.filter(pk__in=ids).update(
+            status=DeliveryStatus.RECEIVED, attempts=0, next_attempt_at=None
+        )
+        WebhookChange.objects.filter(delivery_id__in=ids).update(attempts=0)
+        logger.info("webhook replay of %d deliveries by %s", count, getattr(actor, "email", actor))
+        size = settings.WEBHOOK_BATCH_SIZE
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            transaction.on_commit(
+                lambda chunk=chunk: _enqueue(process_deliveries, delivery_ids=chunk, force=True)
+            )
+    return count
+
+
+def deliveries_sweep() -> int:
+    """Queue deliveries that nobody is processing: stale received ones and due retries."""
+    from waba_portal.webhooks.tasks import process_deliveries
+
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.WEBHOOK_STALE_SECONDS)
+    ids = list(
+        WebhookDelivery.objects.filter(
+            Q(status=DeliveryStatus.RECEIVED, received_at__lte=stale)
+            | Q(status=DeliveryStatus.RETRYING, next_attempt_at__lte=now)
+        )
+        .order_by("id")
+        .values_list("id", flat=True)[: settings.WEBHOOK_BATCH_SIZE * 20]
+    )
+    size = settings.WEBHOOK_BATCH_SIZE
+    for start in range(0, len(ids), size):
+        _enqueue(process_deliveries, delivery_ids=ids[start : start + size])
+    return len(ids)

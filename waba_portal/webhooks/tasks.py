@@ -1,0 +1,28 @@
+"""Celery tasks of the webhook pipeline (queue ``webhooks``)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from waba_portal.webhooks import services
+
+
+@shared_task(name="webhooks.process_deliveries", acks_late=True, reject_on_worker_lost=True)
+def process_deliveries(delivery_ids: list[int] | None = None, force: bool = False) -> dict:
+    report = services.deliveries_process(delivery_ids=delivery_ids, force=force)
+    if report.retrying and report.retry_at is not None:
+        process_deliveries.apply_async(
+            kwargs={"delivery_ids": report.retrying}, eta=report.retry_at
+        )
+    return {
+        "deliveries": report.deliveries,
+        "events": report.events,
+        "processed": len(report.processed),
+        "retrying": len(report.retrying),
+        "dead": len(report.dead),
+    }
+
+
+@shared_task(name="webhooks.sweep_deliveries")
+def sweep_deliveries() -> int:
+    return services.deliveries_sweep()
