@@ -47,7 +47,7 @@ def test_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(
     celery_worker_process.env["WEBHOOK_BATCH_SIZE"] = "10"
     ids = _store_inbound(routed, total)  # queued, no worker yet
     celery_worker_process.start()
-    wait_for(lambda: 0 < _processed(), timeout=60, interval=0.01)
+    wait_for(lambda: _processed() > 0, timeout=60, interval=0.01)
     celery_worker_process.kill(signal.SIGKILL)  # the whole worker, mid-way
     done_at_kill = _processed()
     assert done_at_kill < total, "the worker finished before it could be killed"
