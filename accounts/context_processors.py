@@ -12,8 +12,12 @@ def tenancy(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
+    tenant = getattr(request, "tenant", None)
     return {
-        "tenant": getattr(request, "tenant", None),
+        "tenant": tenant,
         "membership": getattr(request, "membership", None),
         "user_memberships": selectors.memberships_of_user(user=user),
+        "unread_notifications": (
+            selectors.unread_notification_count(user=user) if tenant is not None else 0
+        ),
     }

@@ -79,3 +79,15 @@ def audit_events(*, action_prefix: str = "") -> QuerySet[AuditEvent]:
     if action_prefix:
         events = events.filter(action__startswith=action_prefix)
     return events
+
+
+def notifications_for(*, user: User, limit: int = 50) -> QuerySet:
+    from accounts.models import Notification
+
+    return Notification.objects.filter(user=user)[:limit]
+
+
+def unread_notification_count(*, user: User) -> int:
+    from accounts.models import Notification
+
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

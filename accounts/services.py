@@ -431,3 +431,50 @@ def team_member_remove(*, actor: Membership, team: Team, membership: Membership)
             target=team,
             metadata={"email": membership.user.email},
         )
+
+
+# --- Notifications ------------------------------------------------------------------
+
+
+def notify_managers(
+    *, title: str, body: str = "", url: str = "", level: str = "info", email: bool = True
+) -> list[int]:
+    """Tell the current tenant's owners and admins: in the app, and by e-mail after commit.
+
+    ``title`` and ``body`` are stored as given; callers pass text already translated
+    for the tenant's managers (the notification is also e-mailed).
+    """
+    from accounts.models import MANAGER_ROLES, Notification
+
+    managers = Membership.objects.filter(role__in=MANAGER_ROLES).select_related("user")
+    created = Notification.objects.bulk_create(
+        [Notification(tenant=require_tenant(), user=m.user, title=title[:255], body=body,
+                      url=url, level=level) for m in managers]
+    )
+    ids = [n.pk for n in created if n.pk is not None]
+    if email and ids:
+        from accounts.tasks import notification_send_emails_task
+        from waba_portal.tasks import enqueue_on_commit
+
+        enqueue_on_commit(notification_send_emails_task, require_tenant().pk, ids)
+    return ids
+
+
+def notification_send_emails(*, notification_ids: list[int]) -> int:
+    from accounts.models import Notification
+
+    sent = 0
+    for n in Notification.objects.filter(pk__in=notification_ids).select_related("user"):
+        link = settings.SITE_URL + n.url if n.url.startswith("/") else n.url
+        send_mail(n.title, f"{n.body}\n\n{link}".strip(), None, [n.user.email])
+        sent += 1
+    return sent
+
+
+def notifications_mark_read(*, user: User, notification_ids: list[int] | None = None) -> int:
+    from accounts.models import Notification
+
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if notification_ids is not None:
+        unread = unread.filter(pk__in=notification_ids)
+    return unread.update(read_at=timezone.now())

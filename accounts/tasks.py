@@ -25,3 +25,13 @@ def invitation_send_email_task(tenant: Tenant, invitation_id: int) -> bool:
 @shared_task(name="accounts.tasks.invitations_expire")
 def invitations_expire() -> int:
     return services.invitations_expire()
+
+
+@tenant_task(
+    name="accounts.tasks.notification_send_emails",
+    autoretry_for=(SMTPException, ConnectionError, TimeoutError),
+    retry_backoff=10,
+    max_retries=6,
+)
+def notification_send_emails_task(tenant: Tenant, notification_ids: list[int]) -> int:
+    return services.notification_send_emails(notification_ids=notification_ids)

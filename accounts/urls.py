@@ -19,6 +19,7 @@ tenant_patterns = [
     path("settings/teams/", views.teams, name="teams"),
     path("settings/teams/<int:team_id>/", views.team_detail, name="team_detail"),
     path("settings/audit/", views.audit_log, name="audit_log"),
+    path("notifications/", views.notifications, name="notifications"),
 ]
 
 urlpatterns = [

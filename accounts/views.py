@@ -416,3 +416,16 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request, "accounts/invitation_accept.html", context, status=400 if form.errors else 200
     )
+
+
+@tenant_view()
+@require_http_methods(["GET", "POST"])
+def notifications(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        services.notifications_mark_read(user=request.user)  # type: ignore[arg-type]
+        return redirect("accounts:notifications", tenant_slug=request.tenant.slug)  # type: ignore[attr-defined]
+    return render(
+        request,
+        "accounts/notifications.html",
+        {"notifications": selectors.notifications_for(user=request.user)},  # type: ignore[arg-type]
+    )

@@ -1,12 +1,19 @@
-"""WhatsApp senders: which Meta assets (WABAs, phone numbers) a tenant holds."""
+"""WhatsApp senders: the WABAs and phone numbers a tenant connected, and their history.
+
+Meta's ids are global; :class:`MetaAsset` records which tenant holds each one right
+now. :class:`WhatsAppAccount` and :class:`PhoneNumber` are the tenant's own records;
+they outlive a disconnect (history is kept) and are updated in place when the same
+WABA is connected again.
+"""
 
 from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Tenant
+from accounts.models import Tenant, User
 from accounts.tenancy import TenantOwnedModel
+from waba_portal.crypto import EncryptedTextField
 
 
 class MetaAssetKind(models.TextChoices):
@@ -17,11 +24,10 @@ class MetaAssetKind(models.TextChoices):
 class MetaAsset(TenantOwnedModel):
     """A global Meta id (a WABA id, a phone number id) claimed by one tenant.
 
-    Meta's ids are global: each belongs to at most one tenant at a time, which the
-    unique constraint enforces. Webhooks are routed to a tenant through this table,
-    and a claim that fails is how "connected to another provider" is detected.
-    Releasing a claim (disconnect) deletes the row; the tenant's own records of the
-    account stay as history.
+    Each belongs to at most one tenant at a time, which the unique constraint
+    enforces. Webhooks are routed to a tenant through this table, and a claim that
+    fails is how "connected to another provider" is detected. Disconnecting releases
+    the claim; the tenant's own records of the account stay as history.
     """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="meta_assets")
@@ -39,3 +45,265 @@ class MetaAsset(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.meta_id}"
+
+
+class ConnectionStatus(models.TextChoices):
+    """Our view of a WABA's or a number's connection, shown to the user."""
+
+    REGISTERING = "registering", _("Registering")
+    CONNECTED = "connected", _("Connected")
+    PENDING = "pending", _("Pending")
+    ACTION_REQUIRED = "action_required", _("Action required")
+    RESTRICTED = "restricted", _("Restricted")
+    DISABLED = "disabled", _("Disabled by Meta")
+    DISCONNECTED = "disconnected", _("Disconnected")
+
+
+class MessagingLimit(models.TextChoices):
+    """Unique users reachable outside a service window per rolling 24 hours."""
+
+    TIER_50 = "TIER_50", "50"
+    TIER_250 = "TIER_250", "250"
+    TIER_1K = "TIER_1K", "1,000"
+    TIER_2K = "TIER_2K", "2,000"
+    TIER_10K = "TIER_10K", "10,000"
+    TIER_100K = "TIER_100K", "100,000"
+    TIER_UNLIMITED = "TIER_UNLIMITED", _("Unlimited")
+
+    @classmethod
+    def rank(cls, value: str) -> int:
+        order = [c.value for c in cls]
+        return order.index(value) if value in order else -1
+
+
+class WhatsAppAccount(TenantOwnedModel):
+    """A WhatsApp Business Account (WABA) the tenant connected."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="wabas")
+    waba_id = models.CharField(max_length=32)
+    business_id = models.CharField(max_length=32, blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    timezone_id = models.CharField(max_length=16, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    ownership_type = models.CharField(max_length=32, blank=True)
+    meta_status = models.CharField(max_length=32, blank=True)
+    account_review_status = models.CharField(max_length=32, blank=True)
+    business_verification_status = models.CharField(max_length=32, blank=True)
+    unverified_since = models.DateTimeField(null=True, blank=True)
+    messaging_limit = models.CharField(max_length=20, blank=True)
+    max_phone_numbers = models.PositiveIntegerField(null=True, blank=True)
+    can_send_message = models.CharField(max_length=16, blank=True)
+    health = models.JSONField(default=dict, blank=True)
+    ban_state = models.CharField(max_length=32, blank=True)
+    restrictions = models.JSONField(default=list, blank=True)
+    connection_status = models.CharField(
+        max_length=20, choices=ConnectionStatus.choices, default=ConnectionStatus.REGISTERING
+    )
+    problem = models.CharField(max_length=48, blank=True)
+    problem_detail = models.TextField(blank=True)
+    subscribed = models.BooleanField(default=False)
+    credit_line_attached = models.BooleanField(default=False)
+    access_token = EncryptedTextField(blank=True, null=True)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    sync_error = models.TextField(blank=True)
+    # When each kind of account event was last applied, so older events lose.
+    event_clock = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "waba_id"], name="waba_unique_per_tenant"),
+        ]
+        ordering = ["name", "waba_id"]
+
+    def __str__(self) -> str:
+        return self.name or self.waba_id
+
+    @property
+    def is_connected(self) -> bool:
+        return self.connection_status not in (
+            ConnectionStatus.DISCONNECTED,
+            ConnectionStatus.REGISTERING,
+        )
+
+
+class PhoneNumber(TenantOwnedModel):
+    """A business phone number of a connected WABA."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="phone_numbers")
+    waba = models.ForeignKey(
+        WhatsAppAccount, on_delete=models.CASCADE, related_name="phone_numbers"
+    )
+    phone_number_id = models.CharField(max_length=32)
+    display_phone_number = models.CharField(max_length=32, blank=True)
+    verified_name = models.CharField(max_length=255, blank=True)
+    meta_status = models.CharField(max_length=32, blank=True)
+    quality_rating = models.CharField(max_length=16, blank=True)
+    name_status = models.CharField(max_length=32, blank=True)
+    requested_name = models.CharField(max_length=255, blank=True)
+    name_rejection_reason = models.TextField(blank=True)
+    code_verification_status = models.CharField(max_length=32, blank=True)
+    platform_type = models.CharField(max_length=32, blank=True)
+    throughput_level = models.CharField(max_length=16, blank=True)
+    messaging_limit = models.CharField(max_length=20, blank=True)
+    is_official_business_account = models.BooleanField(default=False)
+    connection_status = models.CharField(
+        max_length=20, choices=ConnectionStatus.choices, default=ConnectionStatus.PENDING
+    )
+    problem = models.CharField(max_length=48, blank=True)
+    problem_detail = models.TextField(blank=True)
+    is_primary = models.BooleanField(default=False)
+    pin = EncryptedTextField(blank=True, null=True)
+    registered_at = models.DateTimeField(null=True, blank=True)
+    event_clock = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "phone_number_id"], name="phone_unique_per_tenant"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant"], condition=models.Q(is_primary=True), name="one_primary_sender"
+            ),
+        ]
+        ordering = ["-is_primary", "display_phone_number"]
+
+    def __str__(self) -> str:
+        return self.display_phone_number or self.phone_number_id
+
+    @property
+    def quality_label(self) -> str:
+        return {
+            "GREEN": _("High"),
+            "YELLOW": _("Medium"),
+            "RED": _("Low"),
+        }.get(self.quality_rating, _("Unknown"))
+
+
+class BusinessProfile(TenantOwnedModel):
+    """The WhatsApp business profile of a number, as last read from Meta."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="business_profiles")
+    phone_number = models.OneToOneField(
+        PhoneNumber, on_delete=models.CASCADE, related_name="business_profile"
+    )
+    about = models.CharField(max_length=139, blank=True)
+    address = models.CharField(max_length=256, blank=True)
+    description = models.CharField(max_length=512, blank=True)
+    email = models.CharField(max_length=128, blank=True)
+    websites = models.JSONField(default=list, blank=True)
+    vertical = models.CharField(max_length=32, blank=True)
+    profile_picture_url = models.URLField(max_length=1024, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"profile of {self.phone_number_id}"
+
+
+class OnboardingStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Connected")
+    FAILED = "failed", _("Failed")
+
+
+class Onboarding(TenantOwnedModel):
+    """One run of connecting a WABA through Embedded Signup, step by step."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="onboardings")
+    started_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    signup_event = models.CharField(max_length=48, blank=True)
+    code = EncryptedTextField(blank=True, null=True)
+    access_token = EncryptedTextField(blank=True, null=True)
+    waba_id = models.CharField(max_length=32, blank=True)
+    phone_number_id = models.CharField(max_length=32, blank=True)
+    business_id = models.CharField(max_length=32, blank=True)
+    account = models.ForeignKey(
+        WhatsAppAccount, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(
+        max_length=16, choices=OnboardingStatus.choices, default=OnboardingStatus.QUEUED
+    )
+    problem = models.CharField(max_length=48, blank=True)
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"onboarding {self.pk} ({self.status})"
+
+
+class StepStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("In progress")
+    RETRYING = "retrying", _("Retrying")
+    DONE = "done", _("Done")
+    SKIPPED = "skipped", _("Not needed")
+    FAILED = "failed", _("Failed")
+
+
+class OnboardingStep(TenantOwnedModel):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="onboarding_steps")
+    onboarding = models.ForeignKey(Onboarding, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=32)
+    status = models.CharField(max_length=16, choices=StepStatus.choices, default=StepStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "onboarding", "name"], name="step_unique"),
+        ]
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.status}"
+
+
+class HistoryKind(models.TextChoices):
+    CONNECTION = "connection", _("Connection")
+    STATUS = "status", _("Status")
+    QUALITY = "quality", _("Quality")
+    NAME = "name", _("Display name")
+    LIMIT = "limit", _("Messaging limit")
+    REVIEW = "review", _("Account review")
+    VERIFICATION = "verification", _("Business verification")
+    RESTRICTION = "restriction", _("Restriction")
+    BAN = "ban", _("Ban")
+    VIOLATION = "violation", _("Policy violation")
+    PRIMARY = "primary", _("Primary sender")
+
+
+class AccountHistory(TenantOwnedModel):
+    """One change of a WABA or a number: the timeline on the sender information page."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="account_history")
+    waba = models.ForeignKey(WhatsAppAccount, on_delete=models.CASCADE, related_name="history")
+    phone_number = models.ForeignKey(
+        PhoneNumber, on_delete=models.CASCADE, null=True, blank=True, related_name="history"
+    )
+    kind = models.CharField(max_length=16, choices=HistoryKind.choices)
+    old_value = models.CharField(max_length=255, blank=True)
+    new_value = models.CharField(max_length=255, blank=True)
+    source = models.CharField(max_length=16)  # sync | webhook | user | onboarding
+    detail = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.old_value} → {self.new_value}"

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
 from accounts.tenancy import unscoped
-from senders.models import MetaAsset, MetaAssetKind
+from senders.models import (
+    AccountHistory,
+    ConnectionStatus,
+    MetaAsset,
+    MetaAssetKind,
+    Onboarding,
+    OnboardingStatus,
+    PhoneNumber,
+    WhatsAppAccount,
+)
 
 
 def tenants_for_meta_ids(
@@ -36,3 +49,154 @@ def tenants_for_meta_ids(
             target = by_waba if asset.kind == MetaAssetKind.WABA else by_phone
             target[asset.meta_id] = asset.tenant
     return by_waba, by_phone
+
+
+def meta_asset_owner(*, kind: str, meta_id: str) -> int | None:
+    """The id of the tenant holding this Meta id, or None: for conflict messages only."""
+    with unscoped():
+        return (
+            MetaAsset.objects.filter(kind=kind, meta_id=meta_id)
+            .values_list("tenant_id", flat=True)
+            .first()
+        )
+
+
+# --- Reads for the pages -------------------------------------------------------------
+
+TRIAL_DAYS = 30
+
+
+def waba_list() -> QuerySet[WhatsAppAccount]:
+    return WhatsAppAccount.objects.exclude(
+        connection_status=ConnectionStatus.REGISTERING
+    ).prefetch_related("phone_numbers")
+
+
+def waba_get(*, waba_pk: int) -> WhatsAppAccount | None:
+    return WhatsAppAccount.objects.filter(pk=waba_pk).first()
+
+
+def phone_get(*, phone_pk: int) -> PhoneNumber | None:
+    return PhoneNumber.objects.select_related("waba").filter(pk=phone_pk).first()
+
+
+def onboarding_get(*, onboarding_pk: int) -> Onboarding | None:
+    return Onboarding.objects.filter(pk=onboarding_pk).first()
+
+
+def onboardings_open() -> QuerySet[Onboarding]:
+    """Onboardings still running, and failed ones of the last week not yet resolved."""
+    week_ago = timezone.now() - timedelta(days=7)
+    return Onboarding.objects.filter(
+        status__in=[OnboardingStatus.QUEUED, OnboardingStatus.RUNNING, OnboardingStatus.FAILED],
+        created_at__gte=week_ago,
+    ).order_by("-created_at")[:10]
+
+
+def waba_history(*, waba: WhatsAppAccount, limit: int = 100) -> QuerySet[AccountHistory]:
+    return waba.history.select_related("phone_number")[:limit]
+
+
+@dataclass(frozen=True)
+class Trial:
+    """The 30-day window an unverified business has before its connection breaks."""
+
+    ends_at: datetime
+    days_left: int
+    ended: bool
+
+
+def waba_trial(*, waba: WhatsAppAccount) -> Trial | None:
+    if waba.unverified_since is None or waba.business_verification_status == "verified":
+        return None
+    ends_at = waba.unverified_since + timedelta(days=TRIAL_DAYS)
+    left = ends_at - timezone.now()
+    return Trial(ends_at=ends_at, days_left=max(left.days + (1 if left.seconds else 0), 0),
+                 ended=left.total_seconds() <= 0)
+
+
+@dataclass(frozen=True)
+class RequiredAction:
+    title: str
+    detail: str
+    solution: str
+
+
+def waba_required_actions(*, waba: WhatsAppAccount) -> list[RequiredAction]:
+    """What Meta says must be done: health errors, review, verification, restrictions, bans."""
+    actions: list[RequiredAction] = []
+    for entity in waba.health.get("entities", []) or []:
+        if not isinstance(entity, dict):
+            continue
+        for err in entity.get("errors", []) or []:
+            if isinstance(err, dict):
+                actions.append(RequiredAction(
+                    title=f"{entity.get('entity_type', '')} {entity.get('id', '')}".strip(),
+                    detail=str(err.get("error_description") or err.get("error_code") or ""),
+                    solution=str(err.get("possible_solution") or ""),
+                ))
+    review = waba.account_review_status.upper()
+    if review in ("PENDING", "REJECTED", "RESTRICTED"):
+        actions.append(RequiredAction(
+            title=_("Account review: %(status)s") % {"status": review.lower()},
+            detail=_("Meta reviews every new WhatsApp Business Account before it can send."),
+            solution=_("Wait for the review, or request another in WhatsApp Manager if it was rejected."),
+        ))
+    if waba.business_verification_status and waba.business_verification_status != "verified":
+        actions.append(RequiredAction(
+            title=_("Verify your business"),
+            detail=_("Unverified businesses may message a limited number of customers for 30 days."),
+            solution=_("Start business verification in Meta Business Suite → Security centre."),
+        ))
+    for restriction in waba.restrictions or []:
+        if isinstance(restriction, dict):
+            actions.append(RequiredAction(
+                title=str(restriction.get("restriction_type") or _("Restriction")),
+                detail=_("Until %(date)s") % {"date": restriction.get("expiration") or "—"},
+                solution=str(restriction.get("remediation") or ""),
+            ))
+    if waba.ban_state in ("DISABLE", "SCHEDULE_FOR_DISABLE"):
+        actions.append(RequiredAction(
+            title=_("Account disabled by Meta") if waba.ban_state == "DISABLE"
+            else _("Account scheduled to be disabled"),
+            detail=_("Meta found a policy violation."),
+            solution=_("Request a review (appeal) in WhatsApp Manager → Account quality."),
+        ))
+    return actions
+
+
+def stale_onboardings(*, older_than_seconds: int) -> list[tuple[int, int]]:
+    """(tenant id, onboarding id) of onboardings queued or running with no progress lately."""
+    since = timezone.now() - timedelta(seconds=older_than_seconds)
+    with unscoped():
+        return list(
+            Onboarding.objects.filter(
+                status__in=[OnboardingStatus.QUEUED, OnboardingStatus.RUNNING],
+                updated_at__lte=since,
+                tenant__is_active=True,
+            ).values_list("tenant_id", "id")[:500]
+        )
+
+
+def wabas_due_for_sync(*, synced_before: datetime, limit: int) -> list[tuple[int, int]]:
+    """``(tenant id, WABA pk)`` of connected WABAs not synced since ``synced_before``.
+
+    Across all tenants (the periodic sync fans out from here), stalest first: never
+    synced, then the oldest ``last_synced_at``; at most ``limit`` of them. A WABA needs
+    a token to be read, and a disconnected or still registering one is not ours to sync.
+    """
+    from django.db.models import F
+
+    with unscoped():
+        due = (
+            WhatsAppAccount.objects.filter(tenant__is_active=True)
+            .exclude(
+                connection_status__in=[ConnectionStatus.DISCONNECTED, ConnectionStatus.REGISTERING]
+            )
+            .exclude(access_token__isnull=True)
+            .exclude(access_token="")
+            .filter(Q(last_synced_at__isnull=True) | Q(last_synced_at__lt=synced_before))
+            .order_by(F("last_synced_at").asc(nulls_first=True), "pk")
+            .values_list("tenant_id", "pk")[:limit]
+        )
+        return [(tenant_id, pk) for tenant_id, pk in due]

@@ -111,8 +111,14 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, message: s
 
 
 @pytest.fixture
+def celery_worker_env() -> dict[str, str]:
+    """Extra environment for the worker process; override in a test module."""
+    return {}
+
+
+@pytest.fixture
 def celery_worker_process(
-    transactional_db: None, tmp_path: Path, settings
+    transactional_db: None, tmp_path: Path, settings, celery_worker_env: dict[str, str]
 ) -> Iterator[WorkerProcess]:  # type: ignore[no-untyped-def]
     """A fresh worker for one test, with tasks sent to the broker (not run eagerly)."""
     celery_app.control.purge()
@@ -126,6 +132,7 @@ def celery_worker_process(
         "TEST_CELERY_EAGER": "0",
         "TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "TEST_EMAIL_FILE_PATH": str(mail_dir),
+        **celery_worker_env,
     }
     worker = WorkerProcess(mail_dir=mail_dir, log_path=tmp_path / "worker.log", env=env)
     settings.CELERY_TASK_ALWAYS_EAGER = False

@@ -47,6 +47,14 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
     beat_schedule={
+        "resume-onboardings": {
+            "task": "senders.onboardings_resume",
+            "schedule": 60.0,
+        },
+        "sync-wabas": {
+            "task": "senders.sync_fan_out",
+            "schedule": 300.0,
+        },
         "sweep-webhook-deliveries": {
             "task": "webhooks.sweep_deliveries",
             "schedule": 30.0,

@@ -231,6 +231,17 @@ GRAPH_API_BASE_URL = env("GRAPH_API_BASE_URL", "https://graph.facebook.com").rst
 GRAPH_API_VERSION = env("GRAPH_API_VERSION", "v23.0")
 GRAPH_API_CONNECT_TIMEOUT = float(env("GRAPH_API_CONNECT_TIMEOUT", "5"))
 GRAPH_API_READ_TIMEOUT = float(env("GRAPH_API_READ_TIMEOUT", "30"))
+# Solution partners share a credit line with client WABAs (empty: tech provider, skipped).
+META_CREDIT_LINE_ID = env("META_CREDIT_LINE_ID")
+META_SYSTEM_USER_TOKEN = env("META_SYSTEM_USER_TOKEN")
+# A callback URL per WABA (override_callback_uri); empty uses the app's webhook URL.
+META_WEBHOOK_CALLBACK_URL = env("META_WEBHOOK_CALLBACK_URL")
+ONBOARDING_MAX_RETRIES = int(env("ONBOARDING_MAX_RETRIES", "5"))
+ONBOARDING_RETRY_BASE_SECONDS = float(env("ONBOARDING_RETRY_BASE_SECONDS", "5"))
+# An onboarding with no progress for this long is picked up again (its worker died).
+ONBOARDING_STALE_SECONDS = int(env("ONBOARDING_STALE_SECONDS", "180"))
+SYNC_BATCH_CAP = int(env("SYNC_BATCH_CAP", "100"))  # WABAs per beat fan-out
+SYNC_INTERVAL_SECONDS = int(env("SYNC_INTERVAL_SECONDS", "900"))
 # Where the browser opens Embedded Signup: Meta's SDK in production, the mock Meta
 # server's dialog locally and in tests.
 EMBEDDED_SIGNUP_URL = env("EMBEDDED_SIGNUP_URL")
@@ -258,6 +269,9 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Embedded Signup opens Meta's window, which answers through window.opener: the
+# default "same-origin" would cut that link.
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin-allow-popups"
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

@@ -23,20 +23,34 @@ def tenant_task(*task_args: Any, **task_options: Any) -> Callable[[Callable[...,
     """Declare a Celery task that runs inside the scope of the tenant given as its first arg.
 
     ``@tenant_task(name=..., autoretry_for=..., max_retries=...)``; the wrapped function
-    is called as ``fn(tenant, *args, **kwargs)``. A tenant that no longer exists ends
+    is called as ``fn(tenant, *args, **kwargs)`` (``fn(task, tenant, ...)`` with
+    ``bind=True``). A tenant that no longer exists ends
     the task quietly: there is nothing left to do for it.
     """
 
     def decorator(fn: Callable[..., Any]) -> Any:
-        @functools.wraps(fn)
-        def run(tenant_id: int, *args: Any, **kwargs: Any) -> Any:
+        bound = bool(task_options.get("bind"))
+
+        def load_and_run(prefix: tuple[Any, ...], tenant_id: int, args: Any, kwargs: Any) -> Any:
             from accounts.models import Tenant
 
             tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
             if tenant is None:
                 return None
             with tenant_scope(tenant):
-                return fn(tenant, *args, **kwargs)
+                return fn(*prefix, tenant, *args, **kwargs)
+
+        if bound:  # fn(task, tenant, ...): the task itself comes first, for self.retry()
+
+            @functools.wraps(fn)
+            def run(task: Any, tenant_id: int, *args: Any, **kwargs: Any) -> Any:
+                return load_and_run((task,), tenant_id, args, kwargs)
+
+        else:
+
+            @functools.wraps(fn)
+            def run(tenant_id: int, *args: Any, **kwargs: Any) -> Any:
+                return load_and_run((), tenant_id, args, kwargs)
 
         options = {"acks_late": True, "reject_on_worker_lost": True, **task_options}
         return shared_task(*task_args, **options)(run)

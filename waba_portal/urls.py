@@ -8,6 +8,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("", include("waba_portal.webhooks.urls")),
+    path("t/<slug:tenant_slug>/settings/whatsapp/", include("senders.urls")),
     path("", include("accounts.urls")),
 ]
 

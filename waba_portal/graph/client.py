@@ -761,6 +761,22 @@ class GraphClient:
     ) -> dict[str, Any]:
         return self._ok(self.delete(f"{waba_id}/subscribed_apps", token=token))
 
+    def credit_line_attach(
+        self, credit_line_id: str, waba_id: str, currency: str, *, token: str | None = None
+    ) -> dict[str, Any]:
+        """Solution partners: share the extended credit line with a client WABA.
+
+        ``POST /{credit_line_id}/whatsapp_credit_sharing_and_attach`` with ``waba_id`` and
+        ``waba_currency`` in the query → ``{"allocation_config_id", "waba_id"}``. Meta
+        answers with the same allocation when it is attached already, so it is retried.
+        """
+        return self.post(
+            f"{credit_line_id}/whatsapp_credit_sharing_and_attach",
+            query_body={"waba_id": waba_id, "waba_currency": currency},
+            token=token,
+            idempotent=True,
+        )
+
     def health_status(self, node_id: str, *, token: str | None = None) -> dict[str, Any]:
         """``health_status`` of a WABA, phone number or template node."""
         body = self.get(node_id, fields="health_status", token=token)

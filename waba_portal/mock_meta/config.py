@@ -77,6 +77,12 @@ class Config:
     oauth_code_ttl: float = 300.0
     template_limit: int = 250
     webhook_mode: str = "normal"
+    # The solution partner's extended credit line (the id a partner shares with
+    # client WABAs) and the currencies it can be shared in.
+    credit_line_id: str = "700000000000001"
+    credit_line_currencies: list[str] = field(
+        default_factory=lambda: ["USD", "EUR", "GBP", "INR", "IDR", "BRL", "MXN"]
+    )
     batch_window: float = 0.3  # seconds collected before a batched / reordered flush
     webhook_max_attempts: int = 5
     webhook_backoff: float = 1.0  # first retry delay; doubles each attempt

@@ -331,6 +331,9 @@ class GraphApp:
                 tok, node, params, url
             ),
             ("app", "uploads", "POST"): lambda: st.upload_start(tok, node, params),
+            ("credit_line", "whatsapp_credit_sharing_and_attach", "POST"): (
+                lambda: st.credit_line_attach(tok, params)
+            ),
         }
         handler = handlers.get((kind, edge, method))
         if handler is None:

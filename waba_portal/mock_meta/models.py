@@ -42,6 +42,7 @@ class Waba:
     restrictions: list[dict[str, Any]] = field(default_factory=list)
     violation: str | None = None
     payment_method: bool = True
+    credit_allocation_id: str | None = None
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     partner_app_ids: list[str] = field(default_factory=list)
     created_at: float = 0.0

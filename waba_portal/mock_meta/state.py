@@ -410,7 +410,31 @@ class State:
                     return kind
             if node_id == self.config.app_id:
                 return "app"
+            if node_id == self.config.credit_line_id:
+                return "credit_line"
             return None
+
+    def credit_line_attach(self, tok: Token, params: dict[str, Any]) -> dict[str, Any]:
+        """Share the partner's credit line with a client WABA (solution partners only).
+
+        ``POST /{credit_line_id}/whatsapp_credit_sharing_and_attach?waba_id&waba_currency``
+        answers ``{"allocation_config_id", "waba_id"}``; a currency the line cannot be
+        shared in is refused with code 100, as Meta does for unsupported currencies.
+        """
+        waba_id = str(require(params, "waba_id"))
+        currency = str(require(params, "waba_currency")).upper()
+        with self.lock:
+            waba = self.waba_for(tok, waba_id)
+            if currency not in self.config.credit_line_currencies:
+                raise GraphError(
+                    100,
+                    f"Credit line cannot be shared in currency {currency}.",
+                    message="(#100) Invalid parameter",
+                )
+            if waba.credit_allocation_id is None:
+                waba.credit_allocation_id = self.new_id()
+                waba.payment_method = True
+            return {"allocation_config_id": waba.credit_allocation_id, "waba_id": waba.id}
 
     def waba_for(self, tok: Token, waba_id: str, scope: str | None = None) -> Waba:
         waba = self.wabas.get(waba_id)

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+SIGNUP_EVENTS = [
+    "FINISH",
+    "FINISH_ONLY_WABA",
+    "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING",
+    "CANCEL",
+    "ERROR",
+]
+
+
+class SignupResultForm(forms.Form):
+    """What the browser hands over after Embedded Signup: the code and the session info."""
+
+    code = forms.CharField(required=False, max_length=2048)
+    event = forms.ChoiceField(choices=[(e, e) for e in SIGNUP_EVENTS])
+    waba_id = forms.RegexField(regex=r"^[0-9]{1,32}$", required=False)
+    phone_number_id = forms.RegexField(regex=r"^[0-9]{1,32}$", required=False)
+    business_id = forms.RegexField(regex=r"^[0-9]{1,32}$", required=False)
+    error_message = forms.CharField(required=False, max_length=2000)
+    current_step = forms.CharField(required=False, max_length=200)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("event", "").startswith("FINISH") and not data.get("code"):
+            raise forms.ValidationError(
+                _("Meta did not hand over an authorisation code. Connect again.")
+            )
+        return data
+
+    def session(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        keys = ("waba_id", "phone_number_id", "business_id", "error_message", "current_step")
+        return {"event": data["event"], "data": {k: data[k] for k in keys if data.get(k)}}

@@ -1,0 +1,451 @@
+"""Connecting a WABA through Embedded Signup: one service function per step.
+
+The browser hands us Embedded Signup's session info (WABA id, phone number id) and an
+OAuth code. :func:`onboarding_start` stores them as an :class:`Onboarding` with its
+steps and queues :func:`onboarding_run`, which a worker runs. Each step is safe to run
+again: it checks what is already done (a token already exchanged, a number already
+registered, a PIN already generated) before calling Meta. A transient Meta error
+stops the run with the step marked "retrying" and the task retries with backoff; a
+permanent one fails the onboarding with the troubleshooting entry that fixes it and
+a Retry that resumes from the failed step.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.errors import AccountsError, NotAllowed
+from accounts.models import Membership
+from accounts.services import audit_record
+from accounts.tenancy import require_tenant
+from senders import services
+from senders import troubleshooting as ts
+from senders.models import (
+    BusinessProfile,
+    ConnectionStatus,
+    HistoryKind,
+    MetaAssetKind,
+    Onboarding,
+    OnboardingStatus,
+    OnboardingStep,
+    PhoneNumber,
+    StepStatus,
+    WhatsAppAccount,
+)
+from waba_portal.graph import errors as ge
+
+logger = logging.getLogger(__name__)
+
+STEPS = (
+    "exchange_token",
+    "confirm_waba",
+    "fetch_waba",
+    "claim_waba",
+    "subscribe",
+    "credit_line",
+    "fetch_numbers",
+    "register_number",
+    "fetch_profile",
+)
+FINISH_EVENTS = {"FINISH", "FINISH_ONLY_WABA", "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING"}
+
+
+class StepFailed(Exception):
+    """A step failed for good: ``problem`` is the troubleshooting entry."""
+
+    def __init__(self, problem: str, message: str) -> None:
+        super().__init__(message)
+        self.problem, self.message = problem, message
+
+
+class StepRetry(Exception):
+    """A step hit a transient error; the task retries after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+_SKIPPED = "skipped"
+
+
+# --- Start, retry ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def onboarding_start(*, actor: Membership, code: str, session: dict[str, Any]) -> Onboarding:
+    """Record a finished (or failed) Embedded Signup and queue the pipeline."""
+    if not actor.can_manage:
+        raise NotAllowed(_("Only owners and admins can connect WhatsApp."))
+    event = str(session.get("event") or "")
+    data = session.get("data") if isinstance(session.get("data"), dict) else {}
+    onboarding = Onboarding(
+        started_by=actor.user,
+        signup_event=event[:48],
+        waba_id=str(data.get("waba_id") or "")[:32],
+        phone_number_id=str(data.get("phone_number_id") or "")[:32],
+        business_id=str(data.get("business_id") or "")[:32],
+    )
+    if event not in FINISH_EVENTS:
+        message = str(data.get("error_message") or data.get("current_step") or event)
+        onboarding.status = OnboardingStatus.FAILED
+        onboarding.problem = (
+            ts.problem_for_signup_error(message) if event == "ERROR" else ts.SIGNUP_INCOMPLETE
+        )
+        onboarding.error_message = message[:2000]
+        onboarding.finished_at = timezone.now()
+        onboarding.save()
+        audit_record(actor=actor.user, action="onboarding.signup_failed", target=onboarding,
+                     metadata={"event": event, "problem": onboarding.problem})
+        return onboarding
+    if not code:
+        raise AccountsError(_("Meta did not hand over an authorisation code. Connect again."))
+    onboarding.code = code
+    onboarding.save()
+    OnboardingStep.objects.bulk_create(
+        [OnboardingStep(tenant=require_tenant(), onboarding=onboarding, position=i, name=name)
+         for i, name in enumerate(STEPS)]
+    )
+    audit_record(actor=actor.user, action="onboarding.started", target=onboarding,
+                 metadata={"event": event, "waba_id": onboarding.waba_id,
+                           "phone_number_id": onboarding.phone_number_id})
+    _enqueue(onboarding)
+    return onboarding
+
+
+@transaction.atomic
+def onboarding_retry(*, actor: Membership, onboarding: Onboarding) -> Onboarding:
+    """Resume a failed onboarding from the step that failed."""
+    if not actor.can_manage:
+        raise NotAllowed(_("Only owners and admins can connect WhatsApp."))
+    if onboarding.status != OnboardingStatus.FAILED or not onboarding.steps.exists():
+        raise AccountsError(_("Only a failed connection can be retried; connect again instead."))
+    onboarding.steps.filter(status__in=[StepStatus.FAILED, StepStatus.RETRYING,
+                                        StepStatus.RUNNING]).update(status=StepStatus.PENDING,
+                                                                    error="")
+    onboarding.status, onboarding.problem, onboarding.error_message = (
+        OnboardingStatus.QUEUED, "", "")
+    onboarding.finished_at = None
+    onboarding.save()
+    audit_record(actor=actor.user, action="onboarding.retried", target=onboarding)
+    _enqueue(onboarding)
+    return onboarding
+
+
+def _enqueue(onboarding: Onboarding) -> None:
+    from senders.tasks import onboarding_run_task
+    from waba_portal.tasks import enqueue_on_commit
+
+    enqueue_on_commit(onboarding_run_task, onboarding.tenant_id, onboarding.pk)
+
+
+# --- The run --------------------------------------------------------------------------
+
+
+def onboarding_run(*, onboarding_id: int) -> Onboarding | None:
+    """Run every step not yet done. Raises StepRetry on a transient error.
+
+    One run at a time per onboarding (a cache lock): a resumed run that finds another
+    one alive leaves it alone.
+    """
+    lock = f"onboarding-run:{onboarding_id}"
+    if not cache.add(lock, 1, timeout=settings.ONBOARDING_STALE_SECONDS):
+        logger.info("onboarding %s is being run by another worker", onboarding_id)
+        return None
+    try:
+        return _run(onboarding_id)
+    finally:
+        cache.delete(lock)
+
+
+def _run(onboarding_id: int) -> Onboarding | None:
+    onboarding = Onboarding.objects.filter(pk=onboarding_id).first()
+    if onboarding is None or onboarding.status in (OnboardingStatus.SUCCEEDED,
+                                                   OnboardingStatus.FAILED):
+        return onboarding
+    if onboarding.status != OnboardingStatus.RUNNING:
+        onboarding.status = OnboardingStatus.RUNNING
+        onboarding.save(update_fields=["status", "updated_at"])
+    for step in onboarding.steps.order_by("position"):
+        if step.status in (StepStatus.DONE, StepStatus.SKIPPED):
+            continue
+        _run_step(onboarding, step)
+    _finish(onboarding)
+    return onboarding
+
+
+def _run_step(onboarding: Onboarding, step: OnboardingStep) -> None:
+    step.status, step.started_at = StepStatus.RUNNING, step.started_at or timezone.now()
+    step.attempts += 1
+    step.save(update_fields=["status", "started_at", "attempts"])
+    try:
+        with transaction.atomic():
+            outcome = STEP_FUNCTIONS[step.name](onboarding)
+    except StepFailed as exc:
+        _fail(onboarding, step, exc.problem, exc.message)
+        raise
+    except (ge.GraphTransientError, ge.GraphOutcomeUnknown) as exc:
+        _mark_retrying(step, exc)
+        raise StepRetry(str(exc), getattr(exc, "retry_after", None)) from exc
+    except ge.GraphRateLimitError as exc:
+        if isinstance(exc, ge.RegistrationLimitError):
+            _fail(onboarding, step, ts.REGISTRATION_LIMIT, str(exc))
+            raise StepFailed(ts.REGISTRATION_LIMIT, str(exc)) from exc
+        _mark_retrying(step, exc)
+        raise StepRetry(str(exc), exc.retry_after) from exc
+    except ge.GraphError as exc:
+        problem = ts.problem_for_graph_error(exc, step=step.name)
+        _fail(onboarding, step, problem, str(exc))
+        raise StepFailed(problem, str(exc)) from exc
+    step.status = StepStatus.SKIPPED if outcome == _SKIPPED else StepStatus.DONE
+    step.finished_at, step.error = timezone.now(), ""
+    step.save(update_fields=["status", "finished_at", "error"])
+
+
+def _mark_retrying(step: OnboardingStep, exc: Exception) -> None:
+    step.status, step.error = StepStatus.RETRYING, str(exc)[:2000]
+    step.save(update_fields=["status", "error"])
+
+
+def _fail(onboarding: Onboarding, step: OnboardingStep, problem: str, message: str) -> None:
+    step.status, step.error, step.finished_at = StepStatus.FAILED, message[:2000], timezone.now()
+    step.save(update_fields=["status", "error", "finished_at"])
+    onboarding.status, onboarding.problem = OnboardingStatus.FAILED, problem
+    onboarding.error_message, onboarding.finished_at = message[:2000], timezone.now()
+    onboarding.save()
+    if onboarding.waba_id:
+        waba = onboarding.account or WhatsAppAccount.objects.filter(waba_id=onboarding.waba_id).first()
+        if waba is not None and waba.connection_status == ConnectionStatus.REGISTERING:
+            waba.problem, waba.problem_detail = problem, message[:2000]
+            waba.save(update_fields=["problem", "problem_detail"])
+    audit_record(actor=None, action="onboarding.failed", target=onboarding,
+                 metadata={"step": step.name, "problem": problem})
+
+
+def onboarding_give_up(*, onboarding_id: int, message: str) -> None:
+    """Retries are exhausted: fail the running step with "Meta did not answer"."""
+    onboarding = Onboarding.objects.filter(pk=onboarding_id).first()
+    if onboarding is None or onboarding.status == OnboardingStatus.SUCCEEDED:
+        return
+    step = onboarding.steps.filter(status=StepStatus.RETRYING).first() or onboarding.steps.exclude(
+        status__in=[StepStatus.DONE, StepStatus.SKIPPED]).order_by("position").first()
+    if step is not None:
+        _fail(onboarding, step, ts.META_UNAVAILABLE, message)
+
+
+def _finish(onboarding: Onboarding) -> None:
+    waba = onboarding.account
+    assert waba is not None
+    now = timezone.now()
+    was = waba.connection_status
+    waba.connection_status = ConnectionStatus.CONNECTED
+    waba.problem, waba.problem_detail = "", ""
+    waba.connected_at = waba.connected_at if was != ConnectionStatus.DISCONNECTED and (
+        waba.connected_at) else now
+    waba.disconnected_at = None
+    services.waba_derive_state(waba)
+    waba.save()
+    services.history_record(waba=waba, kind=HistoryKind.CONNECTION, old=was, new="connected",
+                            source="onboarding")
+    services.primary_ensure()
+    onboarding.status, onboarding.finished_at = OnboardingStatus.SUCCEEDED, now
+    onboarding.code = None
+    onboarding.save()
+    audit_record(actor=onboarding.started_by, action="waba.connected", target=waba,
+                 metadata={"waba_id": waba.waba_id, "onboarding": onboarding.pk})
+
+
+# --- The steps --------------------------------------------------------------------------
+
+
+def _client(onboarding: Onboarding) -> Any:
+    return services.graph_client(token=str(onboarding.access_token or ""))
+
+
+def step_exchange_token(onboarding: Onboarding) -> str | None:
+    if onboarding.access_token:
+        return _SKIPPED
+    answer = services.graph_client().exchange_code(str(onboarding.code or ""))
+    token = answer.get("access_token")
+    if not token:
+        raise StepFailed(ts.SIGNUP_INCOMPLETE, "Meta returned no access token for the code.")
+    onboarding.access_token, onboarding.code = token, None
+    onboarding.save(update_fields=["access_token", "code", "updated_at"])
+    return None
+
+
+def step_confirm_waba(onboarding: Onboarding) -> str | None:
+    """Without session info, ask Meta which WABA the token was granted for."""
+    if onboarding.waba_id:
+        return _SKIPPED
+    info = services.graph_client().debug_token(str(onboarding.access_token))
+    waba_ids = list(info.waba_ids)
+    if not waba_ids:
+        raise StepFailed(ts.SIGNUP_INCOMPLETE,
+                         "Meta did not share a WhatsApp Business Account with our app.")
+    onboarding.waba_id = waba_ids[0]
+    onboarding.save(update_fields=["waba_id", "updated_at"])
+    return None
+
+
+def step_fetch_waba(onboarding: Onboarding) -> str | None:
+    data = _client(onboarding).waba_get(onboarding.waba_id, fields=services.WABA_FIELDS)
+    waba, created = WhatsAppAccount.objects.get_or_create(waba_id=onboarding.waba_id)
+    if not created and waba.connection_status == ConnectionStatus.DISCONNECTED:
+        waba.connection_status = ConnectionStatus.REGISTERING  # reconnecting: same records
+    waba.access_token = onboarding.access_token
+    waba.business_id = onboarding.business_id or waba.business_id
+    waba.last_synced_at = timezone.now()
+    services.waba_apply_snapshot(waba=waba, data=data, source="onboarding")
+    onboarding.account = waba
+    onboarding.save(update_fields=["account", "updated_at"])
+    return None
+
+
+def step_claim_waba(onboarding: Onboarding) -> str | None:
+    try:
+        services.meta_asset_claim(kind=MetaAssetKind.WABA, meta_id=onboarding.waba_id)
+    except services.AssetTaken as exc:
+        raise StepFailed(
+            ts.ANOTHER_PROVIDER,
+            f"WhatsApp Business Account {onboarding.waba_id} is connected to another provider.",
+        ) from exc
+    return None
+
+
+def step_subscribe(onboarding: Onboarding) -> str | None:
+    waba = onboarding.account
+    assert waba is not None
+    _client(onboarding).subscribed_apps_subscribe(
+        waba.waba_id,
+        override_callback_uri=settings.META_WEBHOOK_CALLBACK_URL or None,
+        verify_token=(settings.META_WEBHOOK_VERIFY_TOKEN or None)
+        if settings.META_WEBHOOK_CALLBACK_URL else None,
+    )
+    waba.subscribed = True
+    waba.save(update_fields=["subscribed"])
+    return None
+
+
+def step_credit_line(onboarding: Onboarding) -> str | None:
+    """Solution partners share their credit line; tech providers' clients pay Meta."""
+    waba = onboarding.account
+    assert waba is not None
+    if not settings.META_CREDIT_LINE_ID:
+        return _SKIPPED
+    if waba.credit_line_attached:
+        return _SKIPPED
+    token = settings.META_SYSTEM_USER_TOKEN or str(onboarding.access_token)
+    try:
+        services.graph_client(token=token).credit_line_attach(
+            settings.META_CREDIT_LINE_ID, waba.waba_id, waba.currency or "USD")
+    except (ge.GraphInvalidRequestError, ge.GraphPermissionError) as exc:
+        raise StepFailed(ts.CREDIT_LINE, str(exc)) from exc
+    waba.credit_line_attached = True
+    waba.save(update_fields=["credit_line_attached"])
+    return None
+
+
+def step_fetch_numbers(onboarding: Onboarding) -> str | None:
+    waba = onboarding.account
+    assert waba is not None
+    seen: list[PhoneNumber] = []
+    for data in _client(onboarding).phone_numbers_list(waba.waba_id, fields=services.PHONE_FIELDS):
+        phone, _changes = services.phone_apply_snapshot(waba=waba, data=data, source="onboarding")
+        if phone.connection_status == ConnectionStatus.DISCONNECTED:
+            phone.connection_status = ConnectionStatus.PENDING
+            services.phone_derive_state(phone)
+            phone.save()
+        seen.append(phone)
+    for phone in seen:
+        try:
+            services.meta_asset_claim(kind=MetaAssetKind.PHONE_NUMBER,
+                                      meta_id=phone.phone_number_id, waba_id=waba.waba_id)
+        except services.AssetTaken as exc:
+            raise StepFailed(
+                ts.ANOTHER_PROVIDER,
+                f"Phone number {phone.display_phone_number} is connected to another provider.",
+            ) from exc
+    if onboarding.phone_number_id and onboarding.phone_number_id not in {
+        p.phone_number_id for p in seen
+    }:
+        raise StepFailed(ts.NO_PERMISSION_ADD_NUMBERS,
+                         f"Phone number {onboarding.phone_number_id} is not in the account.")
+    return None
+
+
+def step_register_number(onboarding: Onboarding) -> str | None:
+    if onboarding.signup_event != "FINISH" or not onboarding.phone_number_id:
+        return _SKIPPED  # only a WABA was shared, or a coexistence number (already on the app)
+    phone = PhoneNumber.objects.get(phone_number_id=onboarding.phone_number_id)
+    if phone.meta_status == "CONNECTED" and phone.platform_type == "CLOUD_API":
+        return _SKIPPED
+    if not phone.pin:
+        # Kept before the call, so a retry registers with the same PIN.
+        phone.pin = f"{secrets.randbelow(10**6):06d}"
+        with transaction.atomic():
+            phone.save(update_fields=["pin"])
+    _client(onboarding).register(phone.phone_number_id, str(phone.pin))
+    old = phone.meta_status
+    phone.meta_status, phone.platform_type = "CONNECTED", "CLOUD_API"
+    phone.registered_at, phone.problem = timezone.now(), ""
+    services.phone_derive_state(phone)
+    phone.save()
+    services.history_record(waba=phone.waba, phone=phone, kind=HistoryKind.STATUS, old=old,
+                            new="CONNECTED", source="onboarding")
+    return None
+
+
+def step_fetch_profile(onboarding: Onboarding) -> str | None:
+    phone = PhoneNumber.objects.filter(phone_number_id=onboarding.phone_number_id).first()
+    if phone is None:
+        return _SKIPPED
+    data = _client(onboarding).business_profile_get(phone.phone_number_id)
+    profile, _created = BusinessProfile.objects.get_or_create(phone_number=phone)
+    profile_update_from(profile, data)
+    return None
+
+
+def profile_update_from(profile: BusinessProfile, data: dict[str, Any]) -> None:
+    for attr in ("about", "address", "description", "email", "vertical", "profile_picture_url"):
+        value = data.get(attr)
+        if value is not None:
+            setattr(profile, attr, str(value))
+    websites = data.get("websites")
+    if isinstance(websites, list):
+        profile.websites = [str(w) for w in websites]
+    profile.fetched_at = timezone.now()
+    profile.save()
+
+
+STEP_FUNCTIONS: dict[str, Callable[[Onboarding], str | None]] = {
+    "exchange_token": step_exchange_token,
+    "confirm_waba": step_confirm_waba,
+    "fetch_waba": step_fetch_waba,
+    "claim_waba": step_claim_waba,
+    "subscribe": step_subscribe,
+    "credit_line": step_credit_line,
+    "fetch_numbers": step_fetch_numbers,
+    "register_number": step_register_number,
+    "fetch_profile": step_fetch_profile,
+}
+
+
+def onboardings_resume_stale(*, older_than_seconds: int = 120) -> int:
+    """Queue onboardings that nobody is running (a worker died mid-way), in every tenant."""
+    from senders.selectors import stale_onboardings
+    from senders.tasks import onboarding_run_task
+
+    stale = stale_onboardings(older_than_seconds=older_than_seconds)
+    for tenant_id, onboarding_id in stale:
+        onboarding_run_task.apply_async(args=(tenant_id, onboarding_id))
+    return len(stale)

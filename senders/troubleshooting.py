@@ -1,0 +1,281 @@
+"""The troubleshooting catalogue: every problem a WhatsApp connection can have, and its fix.
+
+One place maps Meta's error codes, account events and our own checks to a problem
+key. Each key has a title, an explanation and the steps that fix it, shown wherever
+the problem appears (onboarding, the sender information page, notifications, the
+API, which returns the key and the URL of its entry).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from waba_portal.graph import errors as graph_errors
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    title: Promise
+    explanation: Promise
+    steps: tuple[Promise, ...]
+
+    def url(self, tenant_slug: str) -> str:
+        return reverse("senders:troubleshooting", kwargs={"tenant_slug": tenant_slug}) + f"#{self.key}"
+
+
+ANOTHER_PROVIDER = "another_provider"
+WABA_DISABLED = "waba_disabled"
+DISPLAY_NAME_REJECTED = "display_name_rejected"
+CREDIT_LINE = "credit_line"
+TWO_STEP_VERIFICATION = "two_step_verification"
+WABA_NUMBER_LIMIT = "waba_number_limit"
+NUMBER_OTHER_WABA = "number_other_waba"
+NO_PERMISSION_ADD_NUMBERS = "no_permission_add_numbers"
+NO_RIGHT_CREATE_WABA = "no_right_create_waba"
+TOKEN_INVALID = "token_invalid"
+UNVERIFIED_TRIAL_ENDED = "unverified_trial_ended"
+ACCOUNT_RESTRICTED = "account_restricted"
+REGISTRATION_LIMIT = "registration_limit"
+SIGNUP_INCOMPLETE = "signup_incomplete"
+META_UNAVAILABLE = "meta_unavailable"
+DISCONNECTED_BY_META = "disconnected_by_meta"
+UNEXPECTED = "unexpected"
+
+CATALOGUE: dict[str, Problem] = {
+    p.key: p
+    for p in [
+        Problem(
+            ANOTHER_PROVIDER,
+            _("Connected to another provider"),
+            _(
+                "This WhatsApp Business Account or phone number is connected to another "
+                "workspace or business solution provider. It can be connected to only one "
+                "at a time."
+            ),
+            (
+                _("Disconnect it at the other provider (or in the other workspace)."),
+                _("Then connect it here again with Connect WhatsApp."),
+            ),
+        ),
+        Problem(
+            WABA_DISABLED,
+            _("WhatsApp Business Account disabled by Meta"),
+            _(
+                "Meta disabled this account for a policy violation. Messages cannot be sent "
+                "until Meta reinstates it."
+            ),
+            (
+                _("Open Meta Business Suite → WhatsApp Manager → Account quality."),
+                _("Read the violation and request a review (appeal) if you think it is wrong."),
+                _("The account is reinstated here automatically when Meta approves the appeal."),
+            ),
+        ),
+        Problem(
+            DISPLAY_NAME_REJECTED,
+            _("Display name rejected"),
+            _(
+                "Meta did not approve the display name of this number. It cannot send "
+                "messages under that name."
+            ),
+            (
+                _("Choose a name that matches your business and Meta's display name rules."),
+                _("Change it in WhatsApp Manager → Phone numbers → Display name."),
+                _("After Meta approves the new name, click Resubmit here."),
+            ),
+        ),
+        Problem(
+            CREDIT_LINE,
+            _("Credit line could not be attached"),
+            _(
+                "Our credit line could not be shared with this WhatsApp Business Account, "
+                "usually because the account's currency or ownership does not allow it."
+            ),
+            (
+                _("Disconnect this account here."),
+                _("Create a new WhatsApp Business Account through Connect WhatsApp."),
+            ),
+        ),
+        Problem(
+            TWO_STEP_VERIFICATION,
+            _("Two-step verification is on at the previous provider"),
+            _(
+                "The number still has a two-step verification PIN set by the provider or "
+                "app it used before, so it cannot be registered here."
+            ),
+            (
+                _("Turn off two-step verification at the previous provider (or in WhatsApp Manager)."),
+                _("Then click Retry (or Resubmit for the number)."),
+            ),
+        ),
+        Problem(
+            WABA_NUMBER_LIMIT,
+            _("The account has the maximum number of phone numbers"),
+            _(
+                "A business portfolio starts with 2 registered numbers; Meta raises the "
+                "limit up to 20 once the business is verified and sends messages of good "
+                "quality."
+            ),
+            (
+                _("Remove a number you no longer use in WhatsApp Manager, or"),
+                _("complete business verification to raise the limit, then try again."),
+            ),
+        ),
+        Problem(
+            NUMBER_OTHER_WABA,
+            _("Number registered to another WhatsApp Business Account"),
+            _("The phone number is still registered to another account on the WhatsApp platform."),
+            (
+                _("Disable two-step verification for the number in the other account."),
+                _("Delete the number from the other account (or migrate it)."),
+                _("Then add it here again."),
+            ),
+        ),
+        Problem(
+            NO_PERMISSION_ADD_NUMBERS,
+            _("No permission to add numbers"),
+            _(
+                "The WhatsApp Business Account did not grant our app the permission to "
+                "manage its phone numbers."
+            ),
+            (
+                _("In Meta Business Suite, give the app full control of the WhatsApp account."),
+                _("Then connect again through Connect WhatsApp."),
+            ),
+        ),
+        Problem(
+            NO_RIGHT_CREATE_WABA,
+            _("No right to create a WhatsApp Business Account"),
+            _(
+                "Your Facebook user is not an admin of the business portfolio, so Meta did "
+                "not let you create a WhatsApp Business Account in it."
+            ),
+            (
+                _("Ask an admin of the business portfolio to give you full control, or"),
+                _("let an admin of the portfolio connect WhatsApp here."),
+            ),
+        ),
+        Problem(
+            TOKEN_INVALID,
+            _("Access to the account expired or was revoked"),
+            _(
+                "Meta no longer accepts our access to this account: it expired, the app was "
+                "removed from the business, or the password of the user changed."
+            ),
+            (_("Connect the account again through Connect WhatsApp; its history is kept."),),
+        ),
+        Problem(
+            UNVERIFIED_TRIAL_ENDED,
+            _("Business not verified after 30 days"),
+            _(
+                "Unverified businesses can use WhatsApp for 30 days with a limited number of "
+                "recipients. The trial is over, so the connection is broken until the "
+                "business is verified."
+            ),
+            (
+                _("Start business verification in Meta Business Suite → Security centre."),
+                _("When Meta verifies the business, click Sync now."),
+            ),
+        ),
+        Problem(
+            ACCOUNT_RESTRICTED,
+            _("Messaging restricted by Meta"),
+            _(
+                "Meta restricted what this account may do (for example business-initiated "
+                "messages) for a period, after quality or policy issues."
+            ),
+            (
+                _("See the restriction and its end date in WhatsApp Manager → Account quality."),
+                _("Improve message quality; the restriction lifts at its end date."),
+            ),
+        ),
+        Problem(
+            REGISTRATION_LIMIT,
+            _("Too many registration attempts"),
+            _("A number can be registered at most 10 times in 72 hours."),
+            (_("Wait 72 hours after the first attempt, then click Retry."),),
+        ),
+        Problem(
+            SIGNUP_INCOMPLETE,
+            _("Embedded Signup did not finish"),
+            _("The signup window was closed or its code expired before we could use it."),
+            (_("Click Connect WhatsApp and complete every step of the Meta window."),),
+        ),
+        Problem(
+            META_UNAVAILABLE,
+            _("Meta did not answer"),
+            _("Meta's servers were unavailable or asked us to slow down, several times in a row."),
+            (_("Wait a few minutes and click Retry. Nothing you entered is lost."),),
+        ),
+        Problem(
+            DISCONNECTED_BY_META,
+            _("Disconnected at Meta"),
+            _(
+                "Our app was removed from this WhatsApp Business Account, or the account was "
+                "deleted or offboarded at Meta. Sending stopped."
+            ),
+            (_("Connect the account again through Connect WhatsApp; its history is kept."),),
+        ),
+        Problem(
+            UNEXPECTED,
+            _("Unexpected error"),
+            _("Something went wrong that we did not expect. Our team has the details."),
+            (_("Click Retry. If it happens again, contact support with the time it happened."),),
+        ),
+    ]
+}
+
+
+def get(key: str) -> Problem:
+    return CATALOGUE.get(key) or CATALOGUE[UNEXPECTED]
+
+
+def problem_for_graph_error(error: graph_errors.GraphError, *, step: str = "") -> str:
+    """The catalogue key for an error Meta returned, given the step it happened in."""
+    code, subcode = error.code, error.subcode
+    text = f"{error.message or ''} {error.details or ''}".lower()
+    if isinstance(error, graph_errors.GraphAuthError):
+        return SIGNUP_INCOMPLETE if step == "exchange_token" else TOKEN_INVALID
+    if isinstance(error, graph_errors.PinMismatchError) or code == 133005:
+        return TWO_STEP_VERIFICATION
+    if code == 133016 or isinstance(error, graph_errors.RegistrationLimitError):
+        return REGISTRATION_LIMIT
+    if code in (368, 131031) or isinstance(error, graph_errors.AccountRestrictedError):
+        return WABA_DISABLED
+    if code == 141014:
+        return WABA_DISABLED
+    if code == 141006 or step == "credit_line":
+        return CREDIT_LINE
+    if code == 141010:
+        return UNVERIFIED_TRIAL_ENDED
+    if subcode == 1349175 or "number limit" in text or "maximum number of phone" in text:
+        return WABA_NUMBER_LIMIT
+    if subcode == 2388012 or "already registered" in text or "another whatsapp business" in text:
+        return NUMBER_OTHER_WABA
+    if isinstance(error, graph_errors.GraphPermissionError):
+        return NO_PERMISSION_ADD_NUMBERS if step in ("fetch_numbers", "register_number") else (
+            TOKEN_INVALID if step == "sync" else NO_PERMISSION_ADD_NUMBERS
+        )
+    if isinstance(error, graph_errors.GraphRateLimitError | graph_errors.GraphTransientError):
+        return META_UNAVAILABLE
+    if step == "exchange_token":
+        return SIGNUP_INCOMPLETE
+    return UNEXPECTED
+
+
+def problem_for_signup_error(message: str) -> str:
+    """The catalogue key for an ERROR event of Embedded Signup, from its message."""
+    text = message.lower()
+    if "permission" in text or "admin" in text or "not allowed to create" in text:
+        return NO_RIGHT_CREATE_WABA
+    if "limit" in text and "number" in text:
+        return WABA_NUMBER_LIMIT
+    if "already" in text and ("registered" in text or "in use" in text):
+        return NUMBER_OTHER_WABA
+    if "another" in text and "provider" in text:
+        return ANOTHER_PROVIDER
+    return SIGNUP_INCOMPLETE
