@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
 
 from accounts import selectors
@@ -46,9 +46,25 @@ class TenantMiddleware:
         if slug is None:
             return None
         if not request.user.is_authenticated:
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {
+                        "error": {
+                            "code": "not_authenticated",
+                            "message": "Authentication credentials were not provided.",
+                            "details": {},
+                        }
+                    },
+                    status=401,
+                )
             return redirect_to_login(request.get_full_path())
         membership = selectors.membership_for_user(user=request.user, tenant_slug=slug)
         if membership is None:
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {"error": {"code": "not_found", "message": "Not found.", "details": {}}},
+                    status=404,
+                )
             raise Http404("No such workspace.")
         request.tenant = membership.tenant  # type: ignore[attr-defined]
         request.membership = membership  # type: ignore[attr-defined]

@@ -448,8 +448,17 @@ def notify_managers(
 
     managers = Membership.objects.filter(role__in=MANAGER_ROLES).select_related("user")
     created = Notification.objects.bulk_create(
-        [Notification(tenant=require_tenant(), user=m.user, title=title[:255], body=body,
-                      url=url, level=level) for m in managers]
+        [
+            Notification(
+                tenant=require_tenant(),
+                user=m.user,
+                title=title[:255],
+                body=body,
+                url=url,
+                level=level,
+            )
+            for m in managers
+        ]
     )
     ids = [n.pk for n in created if n.pk is not None]
     if email and ids:

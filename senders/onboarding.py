@@ -104,20 +104,33 @@ def onboarding_start(*, actor: Membership, code: str, session: dict[str, Any]) -
         onboarding.error_message = message[:2000]
         onboarding.finished_at = timezone.now()
         onboarding.save()
-        audit_record(actor=actor.user, action="onboarding.signup_failed", target=onboarding,
-                     metadata={"event": event, "problem": onboarding.problem})
+        audit_record(
+            actor=actor.user,
+            action="onboarding.signup_failed",
+            target=onboarding,
+            metadata={"event": event, "problem": onboarding.problem},
+        )
         return onboarding
     if not code:
         raise AccountsError(_("Meta did not hand over an authorisation code. Connect again."))
     onboarding.code = code
     onboarding.save()
     OnboardingStep.objects.bulk_create(
-        [OnboardingStep(tenant=require_tenant(), onboarding=onboarding, position=i, name=name)
-         for i, name in enumerate(STEPS)]
+        [
+            OnboardingStep(tenant=require_tenant(), onboarding=onboarding, position=i, name=name)
+            for i, name in enumerate(STEPS)
+        ]
     )
-    audit_record(actor=actor.user, action="onboarding.started", target=onboarding,
-                 metadata={"event": event, "waba_id": onboarding.waba_id,
-                           "phone_number_id": onboarding.phone_number_id})
+    audit_record(
+        actor=actor.user,
+        action="onboarding.started",
+        target=onboarding,
+        metadata={
+            "event": event,
+            "waba_id": onboarding.waba_id,
+            "phone_number_id": onboarding.phone_number_id,
+        },
+    )
     _enqueue(onboarding)
     return onboarding
 
@@ -129,11 +142,14 @@ def onboarding_retry(*, actor: Membership, onboarding: Onboarding) -> Onboarding
         raise NotAllowed(_("Only owners and admins can connect WhatsApp."))
     if onboarding.status != OnboardingStatus.FAILED or not onboarding.steps.exists():
         raise AccountsError(_("Only a failed connection can be retried; connect again instead."))
-    onboarding.steps.filter(status__in=[StepStatus.FAILED, StepStatus.RETRYING,
-                                        StepStatus.RUNNING]).update(status=StepStatus.PENDING,
-                                                                    error="")
+    onboarding.steps.filter(
+        status__in=[StepStatus.FAILED, StepStatus.RETRYING, StepStatus.RUNNING]
+    ).update(status=StepStatus.PENDING, error="")
     onboarding.status, onboarding.problem, onboarding.error_message = (
-        OnboardingStatus.QUEUED, "", "")
+        OnboardingStatus.QUEUED,
+        "",
+        "",
+    )
     onboarding.finished_at = None
     onboarding.save()
     audit_record(actor=actor.user, action="onboarding.retried", target=onboarding)
@@ -169,8 +185,10 @@ def onboarding_run(*, onboarding_id: int) -> Onboarding | None:
 
 def _run(onboarding_id: int) -> Onboarding | None:
     onboarding = Onboarding.objects.filter(pk=onboarding_id).first()
-    if onboarding is None or onboarding.status in (OnboardingStatus.SUCCEEDED,
-                                                   OnboardingStatus.FAILED):
+    if onboarding is None or onboarding.status in (
+        OnboardingStatus.SUCCEEDED,
+        OnboardingStatus.FAILED,
+    ):
         return onboarding
     if onboarding.status != OnboardingStatus.RUNNING:
         onboarding.status = OnboardingStatus.RUNNING
@@ -223,12 +241,18 @@ def _fail(onboarding: Onboarding, step: OnboardingStep, problem: str, message: s
     onboarding.error_message, onboarding.finished_at = message[:2000], timezone.now()
     onboarding.save()
     if onboarding.waba_id:
-        waba = onboarding.account or WhatsAppAccount.objects.filter(waba_id=onboarding.waba_id).first()
+        waba = (
+            onboarding.account or WhatsAppAccount.objects.filter(waba_id=onboarding.waba_id).first()
+        )
         if waba is not None and waba.connection_status == ConnectionStatus.REGISTERING:
             waba.problem, waba.problem_detail = problem, message[:2000]
             waba.save(update_fields=["problem", "problem_detail"])
-    audit_record(actor=None, action="onboarding.failed", target=onboarding,
-                 metadata={"step": step.name, "problem": problem})
+    audit_record(
+        actor=None,
+        action="onboarding.failed",
+        target=onboarding,
+        metadata={"step": step.name, "problem": problem},
+    )
 
 
 def onboarding_give_up(*, onboarding_id: int, message: str) -> None:
@@ -236,8 +260,12 @@ def onboarding_give_up(*, onboarding_id: int, message: str) -> None:
     onboarding = Onboarding.objects.filter(pk=onboarding_id).first()
     if onboarding is None or onboarding.status == OnboardingStatus.SUCCEEDED:
         return
-    step = onboarding.steps.filter(status=StepStatus.RETRYING).first() or onboarding.steps.exclude(
-        status__in=[StepStatus.DONE, StepStatus.SKIPPED]).order_by("position").first()
+    step = (
+        onboarding.steps.filter(status=StepStatus.RETRYING).first()
+        or onboarding.steps.exclude(status__in=[StepStatus.DONE, StepStatus.SKIPPED])
+        .order_by("position")
+        .first()
+    )
     if step is not None:
         _fail(onboarding, step, ts.META_UNAVAILABLE, message)
 
@@ -249,19 +277,25 @@ def _finish(onboarding: Onboarding) -> None:
     was = waba.connection_status
     waba.connection_status = ConnectionStatus.CONNECTED
     waba.problem, waba.problem_detail = "", ""
-    waba.connected_at = waba.connected_at if was != ConnectionStatus.DISCONNECTED and (
-        waba.connected_at) else now
+    waba.connected_at = (
+        waba.connected_at if was != ConnectionStatus.DISCONNECTED and (waba.connected_at) else now
+    )
     waba.disconnected_at = None
     services.waba_derive_state(waba)
     waba.save()
-    services.history_record(waba=waba, kind=HistoryKind.CONNECTION, old=was, new="connected",
-                            source="onboarding")
+    services.history_record(
+        waba=waba, kind=HistoryKind.CONNECTION, old=was, new="connected", source="onboarding"
+    )
     services.primary_ensure()
     onboarding.status, onboarding.finished_at = OnboardingStatus.SUCCEEDED, now
     onboarding.code = None
     onboarding.save()
-    audit_record(actor=onboarding.started_by, action="waba.connected", target=waba,
-                 metadata={"waba_id": waba.waba_id, "onboarding": onboarding.pk})
+    audit_record(
+        actor=onboarding.started_by,
+        action="waba.connected",
+        target=waba,
+        metadata={"waba_id": waba.waba_id, "onboarding": onboarding.pk},
+    )
 
 
 # --- The steps --------------------------------------------------------------------------
@@ -290,8 +324,9 @@ def step_confirm_waba(onboarding: Onboarding) -> str | None:
     info = services.graph_client().debug_token(str(onboarding.access_token))
     waba_ids = list(info.waba_ids)
     if not waba_ids:
-        raise StepFailed(ts.SIGNUP_INCOMPLETE,
-                         "Meta did not share a WhatsApp Business Account with our app.")
+        raise StepFailed(
+            ts.SIGNUP_INCOMPLETE, "Meta did not share a WhatsApp Business Account with our app."
+        )
     onboarding.waba_id = waba_ids[0]
     onboarding.save(update_fields=["waba_id", "updated_at"])
     return None
@@ -329,7 +364,8 @@ def step_subscribe(onboarding: Onboarding) -> str | None:
         waba.waba_id,
         override_callback_uri=settings.META_WEBHOOK_CALLBACK_URL or None,
         verify_token=(settings.META_WEBHOOK_VERIFY_TOKEN or None)
-        if settings.META_WEBHOOK_CALLBACK_URL else None,
+        if settings.META_WEBHOOK_CALLBACK_URL
+        else None,
     )
     waba.subscribed = True
     waba.save(update_fields=["subscribed"])
@@ -347,7 +383,8 @@ def step_credit_line(onboarding: Onboarding) -> str | None:
     token = settings.META_SYSTEM_USER_TOKEN or str(onboarding.access_token)
     try:
         services.graph_client(token=token).credit_line_attach(
-            settings.META_CREDIT_LINE_ID, waba.waba_id, waba.currency or "USD")
+            settings.META_CREDIT_LINE_ID, waba.waba_id, waba.currency or "USD"
+        )
     except (ge.GraphInvalidRequestError, ge.GraphPermissionError) as exc:
         raise StepFailed(ts.CREDIT_LINE, str(exc)) from exc
     waba.credit_line_attached = True
@@ -368,8 +405,9 @@ def step_fetch_numbers(onboarding: Onboarding) -> str | None:
         seen.append(phone)
     for phone in seen:
         try:
-            services.meta_asset_claim(kind=MetaAssetKind.PHONE_NUMBER,
-                                      meta_id=phone.phone_number_id, waba_id=waba.waba_id)
+            services.meta_asset_claim(
+                kind=MetaAssetKind.PHONE_NUMBER, meta_id=phone.phone_number_id, waba_id=waba.waba_id
+            )
         except services.AssetTaken as exc:
             raise StepFailed(
                 ts.ANOTHER_PROVIDER,
@@ -378,8 +416,10 @@ def step_fetch_numbers(onboarding: Onboarding) -> str | None:
     if onboarding.phone_number_id and onboarding.phone_number_id not in {
         p.phone_number_id for p in seen
     }:
-        raise StepFailed(ts.NO_PERMISSION_ADD_NUMBERS,
-                         f"Phone number {onboarding.phone_number_id} is not in the account.")
+        raise StepFailed(
+            ts.NO_PERMISSION_ADD_NUMBERS,
+            f"Phone number {onboarding.phone_number_id} is not in the account.",
+        )
     return None
 
 
@@ -400,8 +440,14 @@ def step_register_number(onboarding: Onboarding) -> str | None:
     phone.registered_at, phone.problem = timezone.now(), ""
     services.phone_derive_state(phone)
     phone.save()
-    services.history_record(waba=phone.waba, phone=phone, kind=HistoryKind.STATUS, old=old,
-                            new="CONNECTED", source="onboarding")
+    services.history_record(
+        waba=phone.waba,
+        phone=phone,
+        kind=HistoryKind.STATUS,
+        old=old,
+        new="CONNECTED",
+        source="onboarding",
+    )
     return None
 
 

@@ -111,8 +111,11 @@ def waba_trial(*, waba: WhatsAppAccount) -> Trial | None:
         return None
     ends_at = waba.unverified_since + timedelta(days=TRIAL_DAYS)
     left = ends_at - timezone.now()
-    return Trial(ends_at=ends_at, days_left=max(left.days + (1 if left.seconds else 0), 0),
-                 ended=left.total_seconds() <= 0)
+    return Trial(
+        ends_at=ends_at,
+        days_left=max(left.days + (1 if left.seconds else 0), 0),
+        ended=left.total_seconds() <= 0,
+    )
 
 
 @dataclass(frozen=True)
@@ -130,38 +133,54 @@ def waba_required_actions(*, waba: WhatsAppAccount) -> list[RequiredAction]:
             continue
         for err in entity.get("errors", []) or []:
             if isinstance(err, dict):
-                actions.append(RequiredAction(
-                    title=f"{entity.get('entity_type', '')} {entity.get('id', '')}".strip(),
-                    detail=str(err.get("error_description") or err.get("error_code") or ""),
-                    solution=str(err.get("possible_solution") or ""),
-                ))
+                actions.append(
+                    RequiredAction(
+                        title=f"{entity.get('entity_type', '')} {entity.get('id', '')}".strip(),
+                        detail=str(err.get("error_description") or err.get("error_code") or ""),
+                        solution=str(err.get("possible_solution") or ""),
+                    )
+                )
     review = waba.account_review_status.upper()
     if review in ("PENDING", "REJECTED", "RESTRICTED"):
-        actions.append(RequiredAction(
-            title=_("Account review: %(status)s") % {"status": review.lower()},
-            detail=_("Meta reviews every new WhatsApp Business Account before it can send."),
-            solution=_("Wait for the review, or request another in WhatsApp Manager if it was rejected."),
-        ))
+        actions.append(
+            RequiredAction(
+                title=_("Account review: %(status)s") % {"status": review.lower()},
+                detail=_("Meta reviews every new WhatsApp Business Account before it can send."),
+                solution=_(
+                    "Wait for the review, or request another in WhatsApp Manager if it was "
+                    "rejected."
+                ),
+            )
+        )
     if waba.business_verification_status and waba.business_verification_status != "verified":
-        actions.append(RequiredAction(
-            title=_("Verify your business"),
-            detail=_("Unverified businesses may message a limited number of customers for 30 days."),
-            solution=_("Start business verification in Meta Business Suite → Security centre."),
-        ))
+        actions.append(
+            RequiredAction(
+                title=_("Verify your business"),
+                detail=_(
+                    "Unverified businesses may message a limited number of customers for 30 days."
+                ),
+                solution=_("Start business verification in Meta Business Suite → Security centre."),
+            )
+        )
     for restriction in waba.restrictions or []:
         if isinstance(restriction, dict):
-            actions.append(RequiredAction(
-                title=str(restriction.get("restriction_type") or _("Restriction")),
-                detail=_("Until %(date)s") % {"date": restriction.get("expiration") or "—"},
-                solution=str(restriction.get("remediation") or ""),
-            ))
+            actions.append(
+                RequiredAction(
+                    title=str(restriction.get("restriction_type") or _("Restriction")),
+                    detail=_("Until %(date)s") % {"date": restriction.get("expiration") or "—"},
+                    solution=str(restriction.get("remediation") or ""),
+                )
+            )
     if waba.ban_state in ("DISABLE", "SCHEDULE_FOR_DISABLE"):
-        actions.append(RequiredAction(
-            title=_("Account disabled by Meta") if waba.ban_state == "DISABLE"
-            else _("Account scheduled to be disabled"),
-            detail=_("Meta found a policy violation."),
-            solution=_("Request a review (appeal) in WhatsApp Manager → Account quality."),
-        ))
+        actions.append(
+            RequiredAction(
+                title=_("Account disabled by Meta")
+                if waba.ban_state == "DISABLE"
+                else _("Account scheduled to be disabled"),
+                detail=_("Meta found a policy violation."),
+                solution=_("Request a review (appeal) in WhatsApp Manager → Account quality."),
+            )
+        )
     return actions
 
 

@@ -123,17 +123,27 @@ def waba_apply_snapshot(
     changes: list[AccountHistory] = []
     tracked = [
         (HistoryKind.STATUS, "meta_status", str(data.get("status") or waba.meta_status)),
-        (HistoryKind.REVIEW, "account_review_status",
-         str(data.get("account_review_status") or waba.account_review_status)),
-        (HistoryKind.VERIFICATION, "business_verification_status",
-         str(data.get("business_verification_status") or waba.business_verification_status).lower()),
+        (
+            HistoryKind.REVIEW,
+            "account_review_status",
+            str(data.get("account_review_status") or waba.account_review_status),
+        ),
+        (
+            HistoryKind.VERIFICATION,
+            "business_verification_status",
+            str(
+                data.get("business_verification_status") or waba.business_verification_status
+            ).lower(),
+        ),
         (HistoryKind.LIMIT, "messaging_limit", _limit_from(data) or waba.messaging_limit),
     ]
     for kind, attr, new in tracked:
         old = getattr(waba, attr)
         if new != old:
             if old or source != "onboarding":
-                changes.append(history_record(waba=waba, kind=kind, old=old, new=new, source=source))
+                changes.append(
+                    history_record(waba=waba, kind=kind, old=old, new=new, source=source)
+                )
             setattr(waba, attr, new)
     waba.name = str(data.get("name") or waba.name)
     waba.currency = str(data.get("currency") or waba.currency)
@@ -169,8 +179,11 @@ def phone_apply_snapshot(
     throughput = data.get("throughput")
     tracked = [
         (HistoryKind.STATUS, "meta_status", str(data.get("status") or phone.meta_status)),
-        (HistoryKind.QUALITY, "quality_rating",
-         str(data.get("quality_rating") or phone.quality_rating)),
+        (
+            HistoryKind.QUALITY,
+            "quality_rating",
+            str(data.get("quality_rating") or phone.quality_rating),
+        ),
         (HistoryKind.NAME, "name_status", str(data.get("name_status") or phone.name_status)),
         (HistoryKind.LIMIT, "messaging_limit", _limit_from(data) or phone.messaging_limit),
     ]
@@ -178,18 +191,23 @@ def phone_apply_snapshot(
         old = getattr(phone, attr)
         if new != old:
             if not created:
-                changes.append(history_record(
-                    waba=waba, phone=phone, kind=kind, old=old, new=new, source=source))
+                changes.append(
+                    history_record(
+                        waba=waba, phone=phone, kind=kind, old=old, new=new, source=source
+                    )
+                )
             setattr(phone, attr, new)
     phone.display_phone_number = str(data.get("display_phone_number") or phone.display_phone_number)
     phone.verified_name = str(data.get("verified_name") or phone.verified_name)
     phone.code_verification_status = str(
-        data.get("code_verification_status") or phone.code_verification_status)
+        data.get("code_verification_status") or phone.code_verification_status
+    )
     phone.platform_type = str(data.get("platform_type") or phone.platform_type)
     if isinstance(throughput, dict):
         phone.throughput_level = str(throughput.get("level") or "")
     phone.is_official_business_account = bool(
-        data.get("is_official_business_account", phone.is_official_business_account))
+        data.get("is_official_business_account", phone.is_official_business_account)
+    )
     phone_derive_state(phone)
     phone.save()
     notify_for_changes(waba=waba, changes=changes)
@@ -211,8 +229,10 @@ def waba_derive_state(waba: WhatsAppAccount) -> None:
         if isinstance(err, dict)
     }
     status, problem = ConnectionStatus.CONNECTED, ""
-    if waba.ban_state == "DISABLE" or waba.meta_status.upper() in ("DISABLED", "BANNED") or (
-        141014 in health_codes
+    if (
+        waba.ban_state == "DISABLE"
+        or waba.meta_status.upper() in ("DISABLED", "BANNED")
+        or (141014 in health_codes)
     ):
         status, problem = ConnectionStatus.DISABLED, ts.WABA_DISABLED
     elif waba.unverified_since and timezone.now() - waba.unverified_since > timedelta(
@@ -233,7 +253,9 @@ def phone_derive_state(phone: PhoneNumber) -> None:
         return
     if phone.name_status == "DECLINED":
         phone.connection_status, phone.problem = (
-            ConnectionStatus.ACTION_REQUIRED, ts.DISPLAY_NAME_REJECTED)
+            ConnectionStatus.ACTION_REQUIRED,
+            ts.DISPLAY_NAME_REJECTED,
+        )
     elif phone.meta_status == "CONNECTED":
         phone.connection_status = ConnectionStatus.CONNECTED
         if phone.problem in (ts.DISPLAY_NAME_REJECTED, ""):
@@ -246,7 +268,7 @@ def phone_derive_state(phone: PhoneNumber) -> None:
         phone.connection_status = ConnectionStatus.PENDING
 
 
-def _is_worse(change: AccountHistory) -> bool:
+def is_change_for_the_worse(change: AccountHistory) -> bool:
     old, new = change.old_value, change.new_value
     if change.kind == HistoryKind.QUALITY:
         return QUALITY_RANK.get(new, 0) < QUALITY_RANK.get(old, 0) and new in QUALITY_RANK
@@ -265,7 +287,7 @@ def _is_worse(change: AccountHistory) -> bool:
 
 def notify_for_changes(*, waba: WhatsAppAccount, changes: list[AccountHistory]) -> None:
     """Tell owners and admins about changes for the worse: downgrades, flags, bans."""
-    worse = [c for c in changes if _is_worse(c)]
+    worse = [c for c in changes if is_change_for_the_worse(c)]
     if not worse:
         return
     tenant = require_tenant()
@@ -283,7 +305,9 @@ def notify_for_changes(*, waba: WhatsAppAccount, changes: list[AccountHistory]) 
             notify_managers(title=title, body=str(body), url=url, level=NotificationLevel.WARNING)
 
 
-def account_event_is_new(obj: WhatsAppAccount | PhoneNumber, aspect: str, when: datetime | None) -> bool:
+def account_event_is_new(
+    obj: WhatsAppAccount | PhoneNumber, aspect: str, when: datetime | None
+) -> bool:
     """Order tolerance for webhooks: apply an event only if it is not older than the last one."""
     if when is None:
         return True
@@ -317,10 +341,20 @@ def phone_number_set_primary(*, actor: Membership, phone: PhoneNumber) -> PhoneN
         previous.save(update_fields=["is_primary"])
     phone.is_primary = True
     phone.save(update_fields=["is_primary"])
-    history_record(waba=phone.waba, phone=phone, kind=HistoryKind.PRIMARY,
-                   old=previous or "", new=phone, source="user")
-    audit_record(actor=actor.user, action="phone_number.primary_set", target=phone,
-                 metadata={"previous": str(previous or "")})
+    history_record(
+        waba=phone.waba,
+        phone=phone,
+        kind=HistoryKind.PRIMARY,
+        old=previous or "",
+        new=phone,
+        source="user",
+    )
+    audit_record(
+        actor=actor.user,
+        action="phone_number.primary_set",
+        target=phone,
+        metadata={"previous": str(previous or "")},
+    )
     return phone
 
 
@@ -328,14 +362,23 @@ def primary_ensure(*, actor: User | None = None) -> PhoneNumber | None:
     """If the tenant has no primary sender, make its first connected number the primary."""
     if PhoneNumber.objects.filter(is_primary=True).exists():
         return None
-    candidate = PhoneNumber.objects.filter(
-        connection_status=ConnectionStatus.CONNECTED).order_by("created_at").first()
+    candidate = (
+        PhoneNumber.objects.filter(connection_status=ConnectionStatus.CONNECTED)
+        .order_by("created_at")
+        .first()
+    )
     if candidate is None:
         return None
     candidate.is_primary = True
     candidate.save(update_fields=["is_primary"])
-    history_record(waba=candidate.waba, phone=candidate, kind=HistoryKind.PRIMARY,
-                   old="", new=candidate, source="onboarding")
+    history_record(
+        waba=candidate.waba,
+        phone=candidate,
+        kind=HistoryKind.PRIMARY,
+        old="",
+        new=candidate,
+        source="onboarding",
+    )
     return candidate
 
 
@@ -360,10 +403,12 @@ def waba_disconnect(*, actor: Membership, waba: WhatsAppAccount) -> WhatsAppAcco
     MetaAsset.objects.filter(
         kind=MetaAssetKind.PHONE_NUMBER, meta_id__in=[p.phone_number_id for p in numbers]
     ).delete()
-    history_record(waba=waba, kind=HistoryKind.CONNECTION, old="connected", new="disconnected",
-                   source="user")
-    audit_record(actor=actor.user, action="waba.disconnected", target=waba,
-                 metadata={"waba_id": waba_id})
+    history_record(
+        waba=waba, kind=HistoryKind.CONNECTION, old="connected", new="disconnected", source="user"
+    )
+    audit_record(
+        actor=actor.user, action="waba.disconnected", target=waba, metadata={"waba_id": waba_id}
+    )
     primary_ensure()
     if token:
         from senders.tasks import waba_unsubscribe_task
@@ -389,3 +434,54 @@ def waba_sync_request(*, actor: Membership, waba: WhatsAppAccount) -> None:
 
     audit_record(actor=actor.user, action="waba.sync_requested", target=waba)
     enqueue_on_commit(sync_waba_task, require_tenant().pk, waba.pk)
+
+
+def phone_number_resubmit(*, actor: Membership, phone: PhoneNumber) -> None:
+    """Register a pending number again, after its follow-up steps were done at Meta."""
+    _require_manager(actor)
+    if not phone.waba.is_connected or not phone.waba.access_token:
+        raise AccountsError(_("Connect the account again before resubmitting its numbers."))
+    if phone.connection_status == ConnectionStatus.CONNECTED and not phone.problem:
+        raise AccountsError(_("This number is connected already."))
+    from senders.tasks import phone_number_register_task
+    from waba_portal.tasks import enqueue_on_commit
+
+    audit_record(actor=actor.user, action="phone_number.resubmitted", target=phone)
+    enqueue_on_commit(phone_number_register_task, require_tenant().pk, phone.pk)
+
+
+def phone_number_register(*, phone_pk: int) -> PhoneNumber:
+    """Register a number on Cloud API with its PIN, then read it back from Meta.
+
+    A transient error is raised for the task to retry; any other error is kept on
+    the number as its problem, with the troubleshooting entry that fixes it.
+    """
+    from waba_portal.graph import errors as ge
+
+    phone = PhoneNumber.objects.select_related("waba").get(pk=phone_pk)
+    client = graph_client(token=str(phone.waba.access_token or ""))
+    if not phone.pin:
+        import secrets
+
+        phone.pin = f"{secrets.randbelow(10**6):06d}"
+        phone.save(update_fields=["pin"])
+    try:
+        client.register(phone.phone_number_id, str(phone.pin))
+        data = client.phone_number_get(phone.phone_number_id, fields=PHONE_FIELDS)
+    except (ge.GraphTransientError, ge.GraphOutcomeUnknown):
+        raise
+    except ge.GraphRateLimitError as exc:
+        if not isinstance(exc, ge.RegistrationLimitError):
+            raise
+        phone.problem, phone.problem_detail = ts.REGISTRATION_LIMIT, str(exc)[:2000]
+    except ge.GraphError as exc:
+        phone.problem = ts.problem_for_graph_error(exc, step="register_number")
+        phone.problem_detail = str(exc)[:2000]
+    else:
+        phone.problem, phone.problem_detail = "", ""
+        phone.registered_at = timezone.now()
+        phone_apply_snapshot(waba=phone.waba, data=data, source="user")
+        phone.refresh_from_db()
+    phone_derive_state(phone)
+    phone.save()
+    return phone

@@ -25,7 +25,9 @@ class Problem:
     steps: tuple[Promise, ...]
 
     def url(self, tenant_slug: str) -> str:
-        return reverse("senders:troubleshooting", kwargs={"tenant_slug": tenant_slug}) + f"#{self.key}"
+        return (
+            reverse("senders:troubleshooting", kwargs={"tenant_slug": tenant_slug}) + f"#{self.key}"
+        )
 
 
 ANOTHER_PROVIDER = "another_provider"
@@ -37,7 +39,7 @@ WABA_NUMBER_LIMIT = "waba_number_limit"
 NUMBER_OTHER_WABA = "number_other_waba"
 NO_PERMISSION_ADD_NUMBERS = "no_permission_add_numbers"
 NO_RIGHT_CREATE_WABA = "no_right_create_waba"
-TOKEN_INVALID = "token_invalid"
+TOKEN_INVALID = "token_invalid"  # noqa: S105 - a catalogue key, not a secret
 UNVERIFIED_TRIAL_ENDED = "unverified_trial_ended"
 ACCOUNT_RESTRICTED = "account_restricted"
 REGISTRATION_LIMIT = "registration_limit"
@@ -108,7 +110,10 @@ CATALOGUE: dict[str, Problem] = {
                 "app it used before, so it cannot be registered here."
             ),
             (
-                _("Turn off two-step verification at the previous provider (or in WhatsApp Manager)."),
+                _(
+                    "Turn off two-step verification at the previous provider "
+                    "(or in WhatsApp Manager)."
+                ),
                 _("Then click Retry (or Resubmit for the number)."),
             ),
         ),
@@ -257,8 +262,10 @@ def problem_for_graph_error(error: graph_errors.GraphError, *, step: str = "") -
     if subcode == 2388012 or "already registered" in text or "another whatsapp business" in text:
         return NUMBER_OTHER_WABA
     if isinstance(error, graph_errors.GraphPermissionError):
-        return NO_PERMISSION_ADD_NUMBERS if step in ("fetch_numbers", "register_number") else (
-            TOKEN_INVALID if step == "sync" else NO_PERMISSION_ADD_NUMBERS
+        return (
+            NO_PERMISSION_ADD_NUMBERS
+            if step in ("fetch_numbers", "register_number")
+            else (TOKEN_INVALID if step == "sync" else NO_PERMISSION_ADD_NUMBERS)
         )
     if isinstance(error, graph_errors.GraphRateLimitError | graph_errors.GraphTransientError):
         return META_UNAVAILABLE

@@ -14,4 +14,5 @@ urlpatterns = [
     path("accounts/<int:waba_id>/disconnect/", views.waba_disconnect, name="waba_disconnect"),
     path("accounts/<int:waba_id>/sync/", views.waba_sync, name="waba_sync"),
     path("numbers/<int:phone_id>/primary/", views.phone_set_primary, name="phone_set_primary"),
+    path("numbers/<int:phone_id>/resubmit/", views.phone_resubmit, name="phone_resubmit"),
 ]

@@ -43,8 +43,12 @@ def _signup_config(request: HttpRequest) -> dict[str, Any]:
             "opened": _("Complete the steps in the Meta window…"),
             "saving": _("Connecting…"),
             "failed": _("The connection could not be started. Try again."),
-            "popupBlocked": _("Your browser blocked the Meta window. Allow pop-ups for this site and try again."),
-            "sdkMissing": _("Meta's sign-up could not load. Check your connection and reload the page."),
+            "popupBlocked": _(
+                "Your browser blocked the Meta window. Allow pop-ups for this site and try again."
+            ),
+            "sdkMissing": _(
+                "Meta's sign-up could not load. Check your connection and reload the page."
+            ),
             "cancelled": _("The Meta window was closed before the end. Nothing was connected."),
         },
     }
@@ -68,7 +72,9 @@ def index(request: HttpRequest) -> HttpResponse:
 def connect(request: HttpRequest) -> HttpResponse:
     """The browser posts Embedded Signup's result here (JSON); answers where to go next."""
     if not _membership(request).can_manage:
-        return _json_error(403, "permission_denied", _("Only owners and admins can connect WhatsApp."))
+        return _json_error(
+            403, "permission_denied", _("Only owners and admins can connect WhatsApp.")
+        )
     try:
         payload = json.loads(request.body or b"{}")
     except ValueError:
@@ -80,7 +86,9 @@ def connect(request: HttpRequest) -> HttpResponse:
     fields.update({k: v for k, v in (session.get("data") or {}).items() if isinstance(v, str)})
     form = SignupResultForm(fields)
     if not form.is_valid():
-        first = (form.non_field_errors() or [_("The signup result is incomplete; connect again.")])[0]
+        first = (form.non_field_errors() or [_("The signup result is incomplete; connect again.")])[
+            0
+        ]
         return _json_error(400, "invalid", str(first), details=form.errors.get_json_data())
     try:
         onboarding = onboarding_services.onboarding_start(
@@ -88,15 +96,18 @@ def connect(request: HttpRequest) -> HttpResponse:
         )
     except AccountsError as exc:
         return _json_error(400, exc.code, exc.message)
-    url = reverse("senders:onboarding", kwargs={"tenant_slug": _slug(request),
-                                                 "onboarding_id": onboarding.pk})
-    return JsonResponse({"onboarding": onboarding.pk, "status": onboarding.status, "url": url},
-                        status=201)
+    url = reverse(
+        "senders:onboarding", kwargs={"tenant_slug": _slug(request), "onboarding_id": onboarding.pk}
+    )
+    return JsonResponse(
+        {"onboarding": onboarding.pk, "status": onboarding.status, "url": url}, status=201
+    )
 
 
 def _json_error(status: int, code: str, message: str, details: Any = None) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message, "details": details or {}}},
-                        status=status)
+    return JsonResponse(
+        {"error": {"code": code, "message": message, "details": details or {}}}, status=status
+    )
 
 
 @tenant_view()
@@ -114,8 +125,10 @@ def onboarding(request: HttpRequest, onboarding_id: int) -> HttpResponse:
     template = "senders/_onboarding_progress.html" if request.htmx else "senders/onboarding.html"  # type: ignore[attr-defined]
     response = render(request, template, context)
     if request.htmx and item.status == OnboardingStatus.SUCCEEDED and item.account_id:  # type: ignore[attr-defined]
-        response["HX-Redirect"] = reverse("senders:waba_detail", kwargs={
-            "tenant_slug": _slug(request), "waba_id": item.account_id})
+        response["HX-Redirect"] = reverse(
+            "senders:waba_detail",
+            kwargs={"tenant_slug": _slug(request), "waba_id": item.account_id},
+        )
     return response
 
 
@@ -166,7 +179,11 @@ def _waba_action(request: HttpRequest, waba_id: int, action: str) -> HttpRespons
     try:
         if action == "disconnect":
             services.waba_disconnect(actor=_membership(request), waba=waba)
-            messages.success(request, _("%(name)s is disconnected. Sending stopped until you connect it again.") % {"name": waba})
+            messages.success(
+                request,
+                _("%(name)s is disconnected. Sending stopped until you connect it again.")
+                % {"name": waba},
+            )
         elif action == "sync":
             services.waba_sync_request(actor=_membership(request), waba=waba)
             messages.success(request, _("Sync started; this page shows the result in a moment."))
@@ -198,6 +215,22 @@ def phone_set_primary(request: HttpRequest, phone_id: int) -> HttpResponse:
     try:
         services.phone_number_set_primary(actor=_membership(request), phone=phone)
         messages.success(request, _("%(number)s is now the primary sender.") % {"number": phone})
+    except NotAllowed as exc:
+        return HttpResponseForbidden(exc.message)
+    except AccountsError as exc:
+        messages.error(request, exc.message)
+    return redirect("senders:waba_detail", tenant_slug=_slug(request), waba_id=phone.waba_id)
+
+
+@tenant_view()
+@require_POST
+def phone_resubmit(request: HttpRequest, phone_id: int) -> HttpResponse:
+    phone = selectors.phone_get(phone_pk=phone_id)
+    if phone is None:
+        raise Http404
+    try:
+        services.phone_number_resubmit(actor=_membership(request), phone=phone)
+        messages.success(request, _("%(number)s was resubmitted to Meta.") % {"number": phone})
     except NotAllowed as exc:
         return HttpResponseForbidden(exc.message)
     except AccountsError as exc:

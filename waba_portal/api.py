@@ -12,6 +12,7 @@ from typing import Any
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 _CODES = {
@@ -44,3 +45,26 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         details = {}
     response.data = {"error": {"code": code, "message": message, "details": details}}
     return response
+
+
+class TenantAPIView(APIView):
+    """Base of tenant API views: the tenant and membership come from TenantMiddleware."""
+
+    def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if getattr(request._request, "membership", None) is None:
+            raise Http404
+
+    @property
+    def membership(self) -> Any:
+        return self.request._request.membership  # type: ignore[attr-defined]
+
+    def context(self) -> dict[str, Any]:
+        return {"request": self.request, "tenant_slug": self.request._request.tenant.slug}  # type: ignore[attr-defined]
+
+    @staticmethod
+    def error(status_code: int, code: str, message: str, details: Any = None) -> Response:
+        return Response(
+            {"error": {"code": code, "message": message, "details": details or {}}},
+            status=status_code,
+        )

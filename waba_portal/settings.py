@@ -242,6 +242,8 @@ ONBOARDING_RETRY_BASE_SECONDS = float(env("ONBOARDING_RETRY_BASE_SECONDS", "5"))
 ONBOARDING_STALE_SECONDS = int(env("ONBOARDING_STALE_SECONDS", "180"))
 SYNC_BATCH_CAP = int(env("SYNC_BATCH_CAP", "100"))  # WABAs per beat fan-out
 SYNC_INTERVAL_SECONDS = int(env("SYNC_INTERVAL_SECONDS", "900"))
+SYNC_MAX_RETRIES = int(env("SYNC_MAX_RETRIES", "5"))
+SYNC_RETRY_BASE_SECONDS = float(env("SYNC_RETRY_BASE_SECONDS", "30"))
 # Where the browser opens Embedded Signup: Meta's SDK in production, the mock Meta
 # server's dialog locally and in tests.
 EMBEDDED_SIGNUP_URL = env("EMBEDDED_SIGNUP_URL")

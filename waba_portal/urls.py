@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("waba_portal.webhooks.urls")),
     path("t/<slug:tenant_slug>/settings/whatsapp/", include("senders.urls")),
+    path("api/v1/t/<slug:tenant_slug>/", include("senders.api_urls")),
     path("", include("accounts.urls")),
 ]
 

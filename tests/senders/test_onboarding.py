@@ -62,8 +62,12 @@ def steps(world: World, ob: Onboarding) -> dict[str, str]:
 
 
 def test_connect_registers_the_number_and_lands_connected(world: World, mock_meta) -> None:  # type: ignore[no-untyped-def]
-    signup = mock_meta.signup(business_name="Acme GmbH", waba_name="Acme Support",
-                              phone="+4915112345678", display_name="Acme Support")
+    signup = mock_meta.signup(
+        business_name="Acme GmbH",
+        waba_name="Acme Support",
+        phone="+4915112345678",
+        display_name="Acme Support",
+    )
     response = connect(login(world.owner), signup)
     assert response.status_code == 201, response.content
     ob = onboarding_of(world, response.json()["onboarding"])
@@ -75,11 +79,17 @@ def test_connect_registers_the_number_and_lands_connected(world: World, mock_met
         waba = WhatsAppAccount.objects.get()
         phone = PhoneNumber.objects.get()
         assert (waba.waba_id, waba.name, waba.connection_status) == (
-            signup["waba_id"], "Acme Support", ConnectionStatus.CONNECTED)
+            signup["waba_id"],
+            "Acme Support",
+            ConnectionStatus.CONNECTED,
+        )
         assert waba.subscribed and waba.access_token
         assert phone.phone_number_id == signup["phone_number_id"]
         assert (phone.meta_status, phone.platform_type, phone.is_primary) == (
-            "CONNECTED", "CLOUD_API", True)
+            "CONNECTED",
+            "CLOUD_API",
+            True,
+        )
         assert phone.business_profile.fetched_at is not None
         assert {a.meta_id for a in MetaAsset.objects.all()} == {waba.waba_id, phone.phone_number_id}
         assert "waba.connected" in AuditEvent.objects.values_list("action", flat=True)
@@ -142,9 +152,11 @@ def test_malformed_signup_result_gets_a_clear_error(world: World) -> None:
     c = login(world.owner)
     bad = c.post("/t/acme/settings/whatsapp/connect/", b"{nope", content_type="application/json")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "malformed_json"
-    no_code = c.post("/t/acme/settings/whatsapp/connect/",
-                     json.dumps({"session": {"event": "FINISH", "data": {"waba_id": "1"}}}),
-                     content_type="application/json")
+    no_code = c.post(
+        "/t/acme/settings/whatsapp/connect/",
+        json.dumps({"session": {"event": "FINISH", "data": {"waba_id": "1"}}}),
+        content_type="application/json",
+    )
     assert no_code.status_code == 400
     assert "authorisation code" in no_code.json()["error"]["message"]
 
@@ -153,16 +165,44 @@ def test_malformed_signup_result_gets_a_clear_error(world: World) -> None:
     ("session", "problem"),
     [
         ({"event": "CANCEL", "data": {"current_step": "PHONE_NUMBER_SETUP"}}, ts.SIGNUP_INCOMPLETE),
-        ({"event": "ERROR", "data": {"error_message": "You don't have permission to create a WhatsApp Business Account"}}, ts.NO_RIGHT_CREATE_WABA),
-        ({"event": "ERROR", "data": {"error_message": "Phone number limit reached for this WhatsApp Business Account"}}, ts.WABA_NUMBER_LIMIT),
-        ({"event": "ERROR", "data": {"error_message": "This phone number is already registered on WhatsApp"}}, ts.NUMBER_OTHER_WABA),
+        (
+            {
+                "event": "ERROR",
+                "data": {
+                    "error_message": (
+                        "You don't have permission to create a WhatsApp Business Account"
+                    )
+                },
+            },
+            ts.NO_RIGHT_CREATE_WABA,
+        ),
+        (
+            {
+                "event": "ERROR",
+                "data": {
+                    "error_message": "Phone number limit reached for this WhatsApp Business Account"
+                },
+            },
+            ts.WABA_NUMBER_LIMIT,
+        ),
+        (
+            {
+                "event": "ERROR",
+                "data": {"error_message": "This phone number is already registered on WhatsApp"},
+            },
+            ts.NUMBER_OTHER_WABA,
+        ),
     ],
 )
-def test_signup_cancelled_or_failed_at_meta_shows_its_fix(world: World, session: dict, problem: str) -> None:
+def test_signup_cancelled_or_failed_at_meta_shows_its_fix(
+    world: World, session: dict, problem: str
+) -> None:
     c = login(world.owner)
-    response = c.post("/t/acme/settings/whatsapp/connect/",
-                      json.dumps({"code": None, "session": {"type": "WA_EMBEDDED_SIGNUP", **session}}),
-                      content_type="application/json")
+    response = c.post(
+        "/t/acme/settings/whatsapp/connect/",
+        json.dumps({"code": None, "session": {"type": "WA_EMBEDDED_SIGNUP", **session}}),
+        content_type="application/json",
+    )
     assert response.status_code == 201
     ob = onboarding_of(world, response.json()["onboarding"])
     assert (ob.status, ob.problem) == (OnboardingStatus.FAILED, problem)
@@ -181,19 +221,47 @@ def test_two_tenants_racing_for_one_waba_one_wins(world: World, mock_meta) -> No
     with tenant_scope(world.other_tenant):
         ob = Onboarding.objects.get(pk=response.json()["onboarding"])
         assert (ob.status, ob.problem) == (OnboardingStatus.FAILED, ts.ANOTHER_PROVIDER)
-        assert not WhatsAppAccount.objects.filter(connection_status=ConnectionStatus.CONNECTED).exists()
+        assert not WhatsAppAccount.objects.filter(
+            connection_status=ConnectionStatus.CONNECTED
+        ).exists()
     with unscoped():
         assert MetaAsset.objects.get(meta_id=first["waba_id"]).tenant_id == world.tenant.pk
 
 
 def test_two_step_pin_at_previous_provider_then_retry(world: World, mock_meta) -> None:  # type: ignore[no-untyped-def]
-    seeded = mock_meta.seed(businesses=[{"name": "Moved Co", "wabas": [{"name": "Moved", "phone_numbers": [
-        {"phone": "+4915199990000", "registered": False, "verified": True, "pin": "424242", "pin_set_by": "previous-bsp"}]}]}])
+    seeded = mock_meta.seed(
+        businesses=[
+            {
+                "name": "Moved Co",
+                "wabas": [
+                    {
+                        "name": "Moved",
+                        "phone_numbers": [
+                            {
+                                "phone": "+4915199990000",
+                                "registered": False,
+                                "verified": True,
+                                "pin": "424242",
+                                "pin_set_by": "previous-bsp",
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    )
     signup = mock_meta.signup(business_id=seeded["business_id"], waba_id=seeded["waba_id"])
     c = login(world.owner)
-    response = connect(c, signup, event="FINISH", data={
-        "waba_id": seeded["waba_id"], "phone_number_id": seeded["phone_number_id"],
-        "business_id": seeded["business_id"]})
+    response = connect(
+        c,
+        signup,
+        event="FINISH",
+        data={
+            "waba_id": seeded["waba_id"],
+            "phone_number_id": seeded["phone_number_id"],
+            "business_id": seeded["business_id"],
+        },
+    )
     ob = onboarding_of(world, response.json()["onboarding"])
     assert (ob.status, ob.problem) == (OnboardingStatus.FAILED, ts.TWO_STEP_VERIFICATION)
     assert steps(world, ob)["register_number"] == "failed"
@@ -223,7 +291,9 @@ def test_credit_line_that_cannot_be_attached(world: World, mock_meta, settings) 
     response = connect(c, yen)
     ob = onboarding_of(world, response.json()["onboarding"])
     assert (ob.status, ob.problem) == (OnboardingStatus.FAILED, ts.CREDIT_LINE)
-    assert "Create a new WhatsApp Business Account" in c.get(response.json()["url"]).content.decode()
+    assert (
+        "Create a new WhatsApp Business Account" in c.get(response.json()["url"]).content.decode()
+    )
 
 
 def test_rate_limit_on_registration_is_its_own_problem(world: World, mock_meta) -> None:  # type: ignore[no-untyped-def]
@@ -242,8 +312,14 @@ def test_a_used_code_cannot_connect_twice(world: World, mock_meta) -> None:  # t
 
 def test_token_without_access_to_numbers(world: World, mock_meta) -> None:  # type: ignore[no-untyped-def]
     signup = mock_meta.signup(phone="+4915112345676")
-    mock_meta.fault("GET", r"/phone_numbers$", code=200, http_status=403, times=1,
-                    message="(#200) Permissions error")
+    mock_meta.fault(
+        "GET",
+        r"/phone_numbers$",
+        code=200,
+        http_status=403,
+        times=1,
+        message="(#200) Permissions error",
+    )
     ob = onboarding_of(world, connect(login(world.owner), signup).json()["onboarding"])
     assert (ob.status, ob.problem) == (OnboardingStatus.FAILED, ts.NO_PERMISSION_ADD_NUMBERS)
 
@@ -270,7 +346,8 @@ def test_disconnect_then_reconnect_keeps_the_same_records(world: World, mock_met
     assert ob.status == OnboardingStatus.SUCCEEDED, ob.error_message
     with tenant_scope(world.tenant):
         assert list(WhatsAppAccount.objects.values_list("pk", "connection_status")) == [
-            (waba.pk, ConnectionStatus.CONNECTED)]
+            (waba.pk, ConnectionStatus.CONNECTED)
+        ]
         assert PhoneNumber.objects.count() == 1
         kinds = list(waba.history.filter(kind="connection").values_list("new_value", flat=True))
         assert kinds[:2] == ["connected", "disconnected"]
@@ -289,16 +366,22 @@ def test_agents_and_other_tenants_cannot_touch_the_account(world: World, mock_me
         phone = PhoneNumber.objects.get()
     agent = login(world.agent)
     assert agent.get(f"/t/acme/settings/whatsapp/accounts/{waba.pk}/").status_code == 200
-    assert agent.post(f"/t/acme/settings/whatsapp/accounts/{waba.pk}/disconnect/").status_code == 403
+    assert (
+        agent.post(f"/t/acme/settings/whatsapp/accounts/{waba.pk}/disconnect/").status_code == 403
+    )
     assert agent.post(f"/t/acme/settings/whatsapp/accounts/{waba.pk}/sync/").status_code == 403
     other = login(world.other_owner)
-    for path in (f"/t/acme/settings/whatsapp/accounts/{waba.pk}/",
-                 f"/t/globex/settings/whatsapp/accounts/{waba.pk}/",
-                 f"/t/globex/settings/whatsapp/onboarding/{ob_id}/"):
+    for path in (
+        f"/t/acme/settings/whatsapp/accounts/{waba.pk}/",
+        f"/t/globex/settings/whatsapp/accounts/{waba.pk}/",
+        f"/t/globex/settings/whatsapp/onboarding/{ob_id}/",
+    ):
         assert other.get(path).status_code == 404, path
-    for path in (f"/t/globex/settings/whatsapp/accounts/{waba.pk}/disconnect/",
-                 f"/t/globex/settings/whatsapp/numbers/{phone.pk}/primary/",
-                 f"/t/globex/settings/whatsapp/onboarding/{ob_id}/retry/"):
+    for path in (
+        f"/t/globex/settings/whatsapp/accounts/{waba.pk}/disconnect/",
+        f"/t/globex/settings/whatsapp/numbers/{phone.pk}/primary/",
+        f"/t/globex/settings/whatsapp/onboarding/{ob_id}/retry/",
+    ):
         assert other.post(path).status_code == 404, path
     with tenant_scope(world.tenant):
         waba.refresh_from_db()
@@ -309,13 +392,53 @@ def test_primary_sender_switches_and_stays_unique(world: World, mock_meta) -> No
     first = mock_meta.signup(business_name="Two Numbers", phone="+4915100000001")
     c = login(world.owner)
     connect(c, first)
-    second = mock_meta.signup(business_id=first["business_id"], waba_id=first["waba_id"],
-                              phone="+4915100000002", display_name="Second")
+    second = mock_meta.signup(
+        business_id=first["business_id"],
+        waba_id=first["waba_id"],
+        phone="+4915100000002",
+        display_name="Second",
+    )
     connect(c, second)
     with tenant_scope(world.tenant):
         one, two = PhoneNumber.objects.order_by("created_at")
         assert (one.is_primary, two.is_primary) == (True, False)
     c.post(f"/t/acme/settings/whatsapp/numbers/{two.pk}/primary/")
     with tenant_scope(world.tenant):
-        assert list(PhoneNumber.objects.filter(is_primary=True).values_list("pk", flat=True)) == [two.pk]
+        assert list(PhoneNumber.objects.filter(is_primary=True).values_list("pk", flat=True)) == [
+            two.pk
+        ]
         assert "phone_number.primary_set" in AuditEvent.objects.values_list("action", flat=True)
+
+
+def test_resubmit_a_number_after_fixing_it_at_meta(world: World, mock_meta) -> None:  # type: ignore[no-untyped-def]
+    signup = mock_meta.signup(business_name="Resubmit Co", phone="+4915188887777")
+    c = login(world.owner)
+    connect(c, signup)
+    with tenant_scope(world.tenant):
+        phone = PhoneNumber.objects.get()
+        phone.name_status, phone.problem = "DECLINED", ts.DISPLAY_NAME_REJECTED
+        phone.connection_status = ConnectionStatus.ACTION_REQUIRED
+        phone.save()
+    page = c.get(f"/t/acme/settings/whatsapp/accounts/{phone.waba_id}/").content.decode()
+    assert 'data-problem="display_name_rejected"' in page and "data-resubmit" in page
+    # Meta approved the new name; the admin resubmits.
+    mock_meta.patch("phone", phone.phone_number_id, name_status="APPROVED")
+    response = c.post(f"/t/acme/settings/whatsapp/numbers/{phone.pk}/resubmit/", follow=True)
+    assert "was resubmitted" in response.content.decode()
+    with tenant_scope(world.tenant):
+        phone.refresh_from_db()
+    assert (phone.connection_status, phone.problem, phone.name_status) == (
+        ConnectionStatus.CONNECTED,
+        "",
+        "APPROVED",
+    )
+    assert agent_cannot_resubmit(world, phone.pk)
+
+
+def agent_cannot_resubmit(world: World, phone_pk: int) -> bool:
+    return (
+        login(world.agent)
+        .post(f"/t/acme/settings/whatsapp/numbers/{phone_pk}/resubmit/")
+        .status_code
+        == 403
+    )

@@ -37,9 +37,11 @@ def graph_at_mock(settings, mock_meta):  # type: ignore[no-untyped-def]
 def start(world: World, signup: dict) -> int:
     c = Client()
     c.force_login(world.owner.user)
-    response = c.post("/t/acme/settings/whatsapp/connect/",
-                      json.dumps({"code": signup["code"], "session": signup["session_info"]}),
-                      content_type="application/json")
+    response = c.post(
+        "/t/acme/settings/whatsapp/connect/",
+        json.dumps({"code": signup["code"], "session": signup["session_info"]}),
+        content_type="application/json",
+    )
     assert response.status_code == 201, response.content
     return int(response.json()["onboarding"])
 
@@ -62,12 +64,19 @@ def test_transient_errors_are_retried_with_backoff(
     # The WABA read fails twice, absorbed by the client's own retries for reads; the
     # register call, which the client never repeats blindly, fails once: the task
     # retries that step after a backoff.
-    mock_meta.fault("GET", rf"^/v[0-9.]+/{signup['waba_id']}$", code=2, http_status=503,
-                    times=2, is_transient=True)
-    mock_meta.fault("POST", r"/register$", code=133004, http_status=503, times=1,
-                    is_transient=True)
+    mock_meta.fault(
+        "GET",
+        rf"^/v[0-9.]+/{signup['waba_id']}$",
+        code=2,
+        http_status=503,
+        times=2,
+        is_transient=True,
+    )
+    mock_meta.fault("POST", r"/register$", code=133004, http_status=503, times=1, is_transient=True)
     pk = start(world, signup)
-    ob = wait_for(lambda: finished(world, pk), timeout=60, message=celery_worker_process.log()[-3000:])
+    ob = wait_for(
+        lambda: finished(world, pk), timeout=60, message=celery_worker_process.log()[-3000:]
+    )
     assert ob.status == OnboardingStatus.SUCCEEDED, ob.error_message
     assert register_attempts(world, pk) == 2
     register_calls = [r for r in mock_meta.requests() if r["path"].endswith("/register")]
@@ -78,10 +87,13 @@ def test_retries_are_bounded_and_end_with_the_fix(
     world: World, mock_meta, celery_worker_process: WorkerProcess
 ) -> None:  # type: ignore[no-untyped-def]
     signup = mock_meta.signup(phone="+4915112345673")
-    mock_meta.fault("POST", r"/register$", code=133004, http_status=503, times=50,
-                    is_transient=True)
+    mock_meta.fault(
+        "POST", r"/register$", code=133004, http_status=503, times=50, is_transient=True
+    )
     pk = start(world, signup)
-    ob = wait_for(lambda: finished(world, pk), timeout=60, message=celery_worker_process.log()[-3000:])
+    ob = wait_for(
+        lambda: finished(world, pk), timeout=60, message=celery_worker_process.log()[-3000:]
+    )
     assert (ob.status, ob.problem) == (OnboardingStatus.FAILED, ts.META_UNAVAILABLE)
     assert register_attempts(world, pk) == 4  # the first try and 3 retries
 
@@ -99,9 +111,14 @@ def test_worker_killed_mid_pipeline_resumes_without_duplicates(
 
     celery_worker_process.start()
     # Beat's resume task finds it once it has made no progress for a while.
-    wait_for(lambda: onboarding_services.onboardings_resume_stale(older_than_seconds=3),
-             timeout=30, interval=0.5)
-    ob = wait_for(lambda: finished(world, pk), timeout=60, message=celery_worker_process.log()[-3000:])
+    wait_for(
+        lambda: onboarding_services.onboardings_resume_stale(older_than_seconds=3),
+        timeout=30,
+        interval=0.5,
+    )
+    ob = wait_for(
+        lambda: finished(world, pk), timeout=60, message=celery_worker_process.log()[-3000:]
+    )
     assert ob.status == OnboardingStatus.SUCCEEDED, ob.error_message
     with tenant_scope(world.tenant):
         assert PhoneNumber.objects.count() == 1

@@ -1,0 +1,189 @@
+"""REST API of senders: WABAs, phone numbers and onboardings of the current tenant.
+
+Every error state carries ``problem``: the troubleshooting key, its title and the URL
+of its entry, the same catalogue the pages use. Tokens and PINs are never returned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.errors import AccountsError, NotAllowed
+from senders import onboarding as onboarding_services
+from senders import selectors
+from senders import troubleshooting as ts
+from senders.forms import SignupResultForm
+from senders.models import Onboarding, OnboardingStep, PhoneNumber, WhatsAppAccount
+from waba_portal.api import TenantAPIView
+
+
+def problem_payload(key: str, tenant_slug: str) -> dict[str, Any] | None:
+    if not key:
+        return None
+    problem = ts.get(key)
+    return {
+        "code": problem.key,
+        "title": str(problem.title),
+        "explanation": str(problem.explanation),
+        "steps": [str(s) for s in problem.steps],
+        "url": problem.url(tenant_slug),
+    }
+
+
+class ProblemField(serializers.Field):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: str) -> dict[str, Any] | None:
+        return problem_payload(value, self.context["tenant_slug"])
+
+
+class PhoneNumberSerializer(serializers.ModelSerializer[PhoneNumber]):
+    problem = ProblemField()
+    quality_score = serializers.CharField(source="quality_label", read_only=True)
+    waba = serializers.IntegerField(source="waba_id", read_only=True)
+
+    class Meta:
+        model = PhoneNumber
+        fields = [
+            "id",
+            "waba",
+            "phone_number_id",
+            "display_phone_number",
+            "verified_name",
+            "meta_status",
+            "connection_status",
+            "quality_rating",
+            "quality_score",
+            "name_status",
+            "messaging_limit",
+            "throughput_level",
+            "is_primary",
+            "registered_at",
+            "problem",
+        ]
+
+
+class WabaSerializer(serializers.ModelSerializer[WhatsAppAccount]):
+    problem = ProblemField()
+    phone_numbers = PhoneNumberSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = WhatsAppAccount
+        fields = [
+            "id",
+            "waba_id",
+            "business_id",
+            "name",
+            "currency",
+            "timezone_id",
+            "connection_status",
+            "meta_status",
+            "account_review_status",
+            "business_verification_status",
+            "unverified_since",
+            "messaging_limit",
+            "can_send_message",
+            "ban_state",
+            "restrictions",
+            "connected_at",
+            "disconnected_at",
+            "last_synced_at",
+            "problem",
+            "phone_numbers",
+        ]
+
+
+class StepSerializer(serializers.ModelSerializer[OnboardingStep]):
+    class Meta:
+        model = OnboardingStep
+        fields = ["name", "status", "attempts", "error", "started_at", "finished_at"]
+
+
+class OnboardingSerializer(serializers.ModelSerializer[Onboarding]):
+    problem = ProblemField()
+    steps = StepSerializer(many=True, read_only=True)
+    waba = serializers.IntegerField(source="account_id", read_only=True)
+
+    class Meta:
+        model = Onboarding
+        fields = [
+            "id",
+            "status",
+            "signup_event",
+            "waba_id",
+            "phone_number_id",
+            "business_id",
+            "waba",
+            "problem",
+            "error_message",
+            "steps",
+            "created_at",
+            "finished_at",
+        ]
+
+
+class WabaList(TenantAPIView):
+    def get(self, request: Request) -> Response:
+        wabas = selectors.waba_list()
+        return Response(WabaSerializer(wabas, many=True, context=self.context()).data)
+
+
+class WabaDetail(TenantAPIView):
+    def get(self, request: Request, waba_id: int) -> Response:
+        waba = selectors.waba_get(waba_pk=waba_id)
+        if waba is None:
+            raise Http404
+        return Response(WabaSerializer(waba, context=self.context()).data)
+
+
+class PhoneNumberList(TenantAPIView):
+    def get(self, request: Request) -> Response:
+        numbers = PhoneNumber.objects.select_related("waba")
+        return Response(PhoneNumberSerializer(numbers, many=True, context=self.context()).data)
+
+
+class OnboardingCreate(TenantAPIView):
+    """Start connecting a WABA with the result of Embedded Signup (code + session info)."""
+
+    def post(self, request: Request) -> Response:
+        session = request.data.get("session") if isinstance(request.data, dict) else None
+        session = session if isinstance(session, dict) else {}
+        data = session.get("data") if isinstance(session.get("data"), dict) else {}
+        form = SignupResultForm(
+            {"code": request.data.get("code") or "", "event": session.get("event") or "", **data}
+        )
+        if not form.is_valid():
+            return self.error(
+                status.HTTP_400_BAD_REQUEST,
+                "invalid",
+                "The signup result is incomplete.",
+                form.errors.get_json_data(),
+            )
+        try:
+            onboarding = onboarding_services.onboarding_start(
+                actor=self.membership, code=form.cleaned_data["code"], session=form.session()
+            )
+        except NotAllowed as exc:
+            return self.error(status.HTTP_403_FORBIDDEN, exc.code, exc.message)
+        except AccountsError as exc:
+            return self.error(status.HTTP_400_BAD_REQUEST, exc.code, exc.message)
+        onboarding.refresh_from_db()
+        return Response(
+            OnboardingSerializer(onboarding, context=self.context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class OnboardingDetail(TenantAPIView):
+    def get(self, request: Request, onboarding_id: int) -> Response:
+        onboarding = selectors.onboarding_get(onboarding_pk=onboarding_id)
+        if onboarding is None:
+            raise Http404
+        return Response(OnboardingSerializer(onboarding, context=self.context()).data)

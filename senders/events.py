@@ -1,0 +1,535 @@
+"""Webhook handlers of senders: what Meta says about accounts and numbers as it happens.
+
+Fields: ``account_update`` (app installed or removed, bans, restrictions, violations),
+``account_review_update``, ``business_capability_update`` (messaging limit, number
+caps), ``phone_number_quality_update`` and ``phone_number_name_update``.
+
+Meta delivers at least once and out of order, and staff may replay a delivery, so
+every handler is idempotent and order-tolerant:
+
+- each kind of change has its own clock on the account or number
+  (:func:`senders.services.account_event_is_new`): an event older than the last one
+  applied for the same aspect changes nothing;
+- a change is applied, recorded and notified only if it changes something, and a
+  history row is not written twice for the same event (same kind, value and time).
+
+Events for a WABA the tenant holds no account record of (yet) are ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from accounts.models import NotificationLevel, Tenant
+from senders import services, sync
+from senders import troubleshooting as ts
+from senders.models import (
+    AccountHistory,
+    ConnectionStatus,
+    HistoryKind,
+    PhoneNumber,
+    WhatsAppAccount,
+)
+from waba_portal.graph import webhooks as wh
+from waba_portal.webhooks.registry import webhook_handler
+
+logger = logging.getLogger(__name__)
+
+SOURCE = "webhook"
+LINK_EVENTS = frozenset({"PARTNER_ADDED", "PARTNER_APP_INSTALLED"})
+DISCONNECT_EVENTS = frozenset(
+    {"PARTNER_APP_UNINSTALLED", "PARTNER_REMOVED", "ACCOUNT_DELETED", "ACCOUNT_OFFBOARDED"}
+)
+BAN_STATES = ("DISABLE", "SCHEDULE_FOR_DISABLE", "REINSTATE")
+NO_LIMIT = {"", "TIER_NOT_SET"}
+
+E = TypeVar("E", bound=wh.WebhookEvent)
+
+
+# --- Handlers ------------------------------------------------------------
+
+
+@webhook_handler("account_update")
+def on_account_update(tenant: Tenant, events: list[wh.WebhookEvent]) -> None:
+    for waba, items in _by_waba(tenant, events, wh.AccountUpdate):
+        for event in items:
+            account_update_apply(waba=waba, event=event)
+
+
+@webhook_handler("account_review_update")
+def on_account_review_update(tenant: Tenant, events: list[wh.WebhookEvent]) -> None:
+    for waba, items in _by_waba(tenant, events, wh.AccountReviewUpdate):
+        for event in items:
+            account_review_apply(waba=waba, event=event)
+
+
+@webhook_handler("business_capability_update")
+def on_business_capability_update(tenant: Tenant, events: list[wh.WebhookEvent]) -> None:
+    for waba, items in _by_waba(tenant, events, wh.BusinessCapabilityUpdate):
+        for event in items:
+            capability_apply(waba=waba, event=event)
+
+
+@webhook_handler("phone_number_quality_update")
+def on_phone_number_quality_update(tenant: Tenant, events: list[wh.WebhookEvent]) -> None:
+    for waba, items in _by_waba(tenant, events, wh.PhoneNumberQualityUpdate):
+        phones = list(waba.phone_numbers.select_for_update())
+        for event in items:
+            phone = _phone_of(phones, event)
+            if phone is not None:
+                phone_quality_apply(waba=waba, phone=phone, event=event)
+
+
+@webhook_handler("phone_number_name_update")
+def on_phone_number_name_update(tenant: Tenant, events: list[wh.WebhookEvent]) -> None:
+    for waba, items in _by_waba(tenant, events, wh.PhoneNumberNameUpdate):
+        phones = list(waba.phone_numbers.select_for_update())
+        for event in items:
+            phone = _phone_of(phones, event)
+            if phone is not None:
+                phone_name_apply(waba=waba, phone=phone, event=event)
+
+
+def _by_waba(
+    tenant: Tenant, events: Iterable[wh.WebhookEvent], kind: type[E]
+) -> list[tuple[WhatsAppAccount, list[E]]]:
+    """The tenant's accounts these events are about (locked), each with its events oldest first."""
+    typed = [e for e in events if isinstance(e, kind)]
+    ids = sorted({e.waba_id for e in typed if e.waba_id})
+    wabas = {
+        w.waba_id: w for w in WhatsAppAccount.objects.select_for_update().filter(waba_id__in=ids)
+    }
+    grouped: list[tuple[WhatsAppAccount, list[E]]] = []
+    for waba_id in ids:
+        waba = wabas.get(waba_id)
+        items = [e for e in typed if e.waba_id == waba_id]
+        if waba is None:
+            logger.info(
+                "%d %s events for WABA %s ignored: tenant %s has no account for it",
+                len(items),
+                kind.__name__,
+                waba_id,
+                tenant.slug,
+            )
+            continue
+        grouped.append((waba, sorted(items, key=_when)))
+    return grouped
+
+
+def _when(event: wh.WebhookEvent) -> float:
+    return event.timestamp.timestamp() if event.timestamp else 0.0
+
+
+def _digits(value: str | None) -> str:
+    return re.sub(r"\D", "", value or "")
+
+
+def _phone_of(phones: list[PhoneNumber], event: wh.WebhookEvent) -> PhoneNumber | None:
+    """The number of the WABA an event names by its display number (any formatting)."""
+    wanted = _digits(event.display_phone_number)
+    for phone in phones:
+        if event.phone_number_id and phone.phone_number_id == event.phone_number_id:
+            return phone
+        if wanted and _digits(phone.display_phone_number) == wanted:
+            return phone
+    logger.info(
+        "%s for unknown number %s of WABA %s ignored",
+        event.field,
+        event.display_phone_number,
+        event.waba_id,
+    )
+    return None
+
+
+def _record_once(
+    *,
+    waba: WhatsAppAccount,
+    event: wh.WebhookEvent,
+    kind: str,
+    old: Any,
+    new: Any,
+    phone: PhoneNumber | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AccountHistory | None:
+    """A history row for this event, unless the same event wrote it already."""
+    new_value = str(new or "")[:255]
+    if (
+        event.timestamp is not None
+        and AccountHistory.objects.filter(
+            waba=waba,
+            phone_number=phone,
+            kind=kind,
+            new_value=new_value,
+            occurred_at=event.timestamp,
+            source=SOURCE,
+        ).exists()
+    ):
+        return None
+    return services.history_record(
+        waba=waba,
+        phone=phone,
+        kind=kind,
+        old=old,
+        new=new,
+        source=SOURCE,
+        detail={"event": event.raw, **(detail or {})},
+        occurred_at=event.timestamp,
+    )
+
+
+def _save_clock(obj: WhatsAppAccount | PhoneNumber) -> None:
+    obj.save(update_fields=["event_clock"])
+
+
+# --- account_update ------------------------------------------------------------
+
+
+def account_update_apply(*, waba: WhatsAppAccount, event: wh.AccountUpdate) -> None:
+    name = (event.event or "").upper()
+    if name in LINK_EVENTS:
+        _partner_linked(waba, event, name)
+    elif name in DISCONNECT_EVENTS:
+        _disconnected_by_meta(waba, event, name)
+    elif name == "ACCOUNT_RECONNECTED":
+        _reconnected(waba, event)
+    elif name == "DISABLED_UPDATE":
+        _ban_update(waba, event)
+    elif name == "ACCOUNT_RESTRICTION":
+        _restriction_update(waba, event)
+    elif name == "ACCOUNT_VIOLATION":
+        _violation(waba, event)
+    else:
+        logger.debug("account_update %s for WABA %s: nothing to do", name, waba.waba_id)
+
+
+def _partner_linked(waba: WhatsAppAccount, event: wh.AccountUpdate, name: str) -> None:
+    """Our app was added to the WABA (Embedded Signup): a line in the timeline."""
+    if services.account_event_is_new(waba, "connection", event.timestamp):
+        _save_clock(waba)
+    _record_once(
+        waba=waba,
+        event=event,
+        kind=HistoryKind.CONNECTION,
+        old="",
+        new=name,
+        detail={"waba_info": event.waba_info or {}},
+    )
+
+
+def _disconnected_by_meta(waba: WhatsAppAccount, event: wh.AccountUpdate, name: str) -> None:
+    """The app was removed, or the account deleted or offboarded: sending stopped."""
+    if not services.account_event_is_new(waba, "connection", event.timestamp):
+        return
+    if not waba.is_connected or waba.problem == ts.DISCONNECTED_BY_META:
+        _save_clock(waba)
+        return
+    old = waba.connection_status
+    info = event.disconnection_info or {}
+    waba.problem = ts.DISCONNECTED_BY_META
+    waba.problem_detail = " ".join(filter(None, [name, str(info.get("reason") or "")]))
+    waba.connection_status = ConnectionStatus.ACTION_REQUIRED
+    if name in ("PARTNER_APP_UNINSTALLED", "ACCOUNT_OFFBOARDED"):
+        waba.subscribed = False
+    waba.save()
+    _record_once(
+        waba=waba,
+        event=event,
+        kind=HistoryKind.CONNECTION,
+        old=old,
+        new=waba.connection_status,
+        detail={"problem": waba.problem},
+    )
+    sync.waba_problem_notify(waba=waba, problem=ts.DISCONNECTED_BY_META)
+
+
+def _reconnected(waba: WhatsAppAccount, event: wh.AccountUpdate) -> None:
+    if not services.account_event_is_new(waba, "connection", event.timestamp):
+        return
+    if waba.problem != ts.DISCONNECTED_BY_META:
+        _save_clock(waba)
+        return
+    old = waba.connection_status
+    waba.problem, waba.problem_detail = "", ""
+    waba.connection_status = ConnectionStatus.CONNECTED
+    services.waba_derive_state(waba)
+    waba.save()
+    _record_once(
+        waba=waba,
+        event=event,
+        kind=HistoryKind.CONNECTION,
+        old=old,
+        new=waba.connection_status,
+        detail={"problem": waba.problem},
+    )
+    with override(settings.LANGUAGE_CODE):
+        sync.waba_notify(waba=waba, title=_("%(account)s is connected again") % {"account": waba})
+
+
+def _ban_state(ban_info: dict[str, Any] | None) -> str:
+    state = (ban_info or {}).get("waba_ban_state")
+    if isinstance(state, list):  # seen both as a string and as a one-item list
+        state = state[-1] if state else ""
+    state = str(state or "").upper()
+    return state if state in BAN_STATES else ""
+
+
+def _ban_update(waba: WhatsAppAccount, event: wh.AccountUpdate) -> None:
+    state = _ban_state(event.ban_info)
+    if not state or not services.account_event_is_new(waba, "ban", event.timestamp):
+        return
+    if state == waba.ban_state:
+        _save_clock(waba)
+        return
+    old = waba.ban_state
+    waba.ban_state = state
+    if state == "DISABLE":
+        waba.meta_status = "DISABLED"
+    elif state == "REINSTATE":
+        if waba.meta_status.upper() in ("DISABLED", "BANNED"):
+            waba.meta_status = "ACTIVE"
+        _drop_ban_health(waba)
+    services.waba_derive_state(waba)
+    waba.save()
+    change = _record_once(
+        waba=waba,
+        event=event,
+        kind=HistoryKind.BAN,
+        old=old,
+        new=state,
+        detail={"ban_date": (event.ban_info or {}).get("waba_ban_date")},
+    )
+    if change is None:
+        return
+    if state == "REINSTATE":
+        with override(settings.LANGUAGE_CODE):
+            sync.waba_notify(
+                waba=waba, title=_("%(account)s was reinstated by Meta") % {"account": waba}
+            )
+    else:
+        services.notify_for_changes(waba=waba, changes=[change])
+
+
+def _drop_ban_health(waba: WhatsAppAccount) -> None:
+    """The last health read says "banned" (141014); after a reinstatement it is stale."""
+    entities = []
+    for entity in waba.health.get("entities", []) or []:
+        if isinstance(entity, dict):
+            errors = [
+                e
+                for e in entity.get("errors", []) or []
+                if not (isinstance(e, dict) and int(e.get("error_code") or 0) == 141014)
+            ]
+            entity = {**entity, "errors": errors}
+        entities.append(entity)
+    if waba.health:
+        waba.health = {**waba.health, "entities": entities}
+    if waba.can_send_message == "BLOCKED":
+        waba.can_send_message = ""
+
+
+def _restriction_types(restrictions: list[Any]) -> str:
+    return ", ".join(
+        str(r.get("restriction_type") or "") for r in restrictions if isinstance(r, dict)
+    )
+
+
+def _restriction_update(waba: WhatsAppAccount, event: wh.AccountUpdate) -> None:
+    if not services.account_event_is_new(waba, "restriction", event.timestamp):
+        return
+    restrictions = [dict(r) for r in event.restriction_info]
+    if restrictions == (waba.restrictions or []):
+        _save_clock(waba)
+        return
+    old = _restriction_types(waba.restrictions or [])
+    waba.restrictions = restrictions
+    services.waba_derive_state(waba)
+    waba.save()
+    change = _record_once(
+        waba=waba,
+        event=event,
+        kind=HistoryKind.RESTRICTION,
+        old=old,
+        new=_restriction_types(restrictions) or "lifted",
+        detail={"restrictions": restrictions},
+    )
+    if change is not None:
+        services.notify_for_changes(waba=waba, changes=[change])
+
+
+def _violation(waba: WhatsAppAccount, event: wh.AccountUpdate) -> None:
+    """A policy violation: nothing to change, but the owners must know."""
+    info = event.violation_info or {}
+    change = _record_once(
+        waba=waba,
+        event=event,
+        kind=HistoryKind.VIOLATION,
+        old="",
+        new=str(info.get("violation_type") or "UNKNOWN"),
+    )
+    if change is not None:
+        services.notify_for_changes(waba=waba, changes=[change])
+
+
+# --- account_review_update, business_capability_update ---------------------------------------
+
+
+def account_review_apply(*, waba: WhatsAppAccount, event: wh.AccountReviewUpdate) -> None:
+    decision = (event.decision or "").upper()
+    if not decision or not services.account_event_is_new(waba, "review", event.timestamp):
+        return
+    if decision == waba.account_review_status.upper():
+        _save_clock(waba)
+        return
+    old = waba.account_review_status
+    waba.account_review_status = decision
+    services.waba_derive_state(waba)
+    waba.save()
+    change = _record_once(waba=waba, event=event, kind=HistoryKind.REVIEW, old=old, new=decision)
+    if change is not None:
+        services.notify_for_changes(waba=waba, changes=[change])
+
+
+def capability_apply(*, waba: WhatsAppAccount, event: wh.BusinessCapabilityUpdate) -> None:
+    """New messaging limit (shared by every number of the portfolio) and number caps."""
+    if not services.account_event_is_new(waba, "capability", event.timestamp):
+        return
+    limit = (event.max_daily_conversations_per_business or "").upper()
+    max_numbers = event.max_phone_numbers_per_waba or event.max_phone_numbers_per_business
+    changes: list[AccountHistory] = []
+    if limit not in NO_LIMIT and limit != waba.messaging_limit:
+        old = waba.messaging_limit
+        waba.messaging_limit = limit
+        change = _record_once(waba=waba, event=event, kind=HistoryKind.LIMIT, old=old, new=limit)
+        changes += [change] if change else []
+        waba.phone_numbers.exclude(messaging_limit=limit).update(messaging_limit=limit)
+    if max_numbers and max_numbers != waba.max_phone_numbers:
+        waba.max_phone_numbers = max_numbers
+    waba.save()
+    services.notify_for_changes(waba=waba, changes=changes)
+
+
+# --- Numbers ------------------------------------------------------------
+
+
+def phone_quality_apply(
+    *, waba: WhatsAppAccount, phone: PhoneNumber, event: wh.PhoneNumberQualityUpdate
+) -> None:
+    """FLAGGED / UNFLAGGED change the number's status and quality; the others its limit."""
+    if not services.account_event_is_new(phone, "quality", event.timestamp):
+        return
+    name = (event.event or "").upper()
+    limit = (event.max_daily_conversations_per_business or event.current_limit or "").upper()
+    status, quality = phone.meta_status, phone.quality_rating
+    if name == "FLAGGED":
+        status, quality = "FLAGGED", "RED"
+    elif name == "UNFLAGGED":
+        status = "CONNECTED" if status == "FLAGGED" else status
+        quality = "GREEN" if quality == "RED" else quality
+    elif name == "THROUGHPUT_UPGRADE":
+        phone.throughput_level = "HIGH"
+        limit = limit if limit not in NO_LIMIT else "TIER_UNLIMITED"
+    changes: list[AccountHistory] = []
+    for kind, attr, new in (
+        (HistoryKind.STATUS, "meta_status", status),
+        (HistoryKind.QUALITY, "quality_rating", quality),
+        (HistoryKind.LIMIT, "messaging_limit", limit if limit not in NO_LIMIT else ""),
+    ):
+        old = getattr(phone, attr)
+        if not new or new == old:
+            continue
+        setattr(phone, attr, new)
+        change = _record_once(
+            waba=waba,
+            event=event,
+            kind=kind,
+            old=old,
+            new=new,
+            phone=phone,
+            detail={"quality_event": name},
+        )
+        changes += [change] if change else []
+    services.phone_derive_state(phone)
+    phone.save()
+    if limit not in NO_LIMIT and limit != waba.messaging_limit:
+        # The limit belongs to the business portfolio: the account shows it too.
+        waba.messaging_limit = limit
+        waba.save(update_fields=["messaging_limit"])
+    # One notice per event: a flag changes both status and quality.
+    worse = [c for c in changes if services.is_change_for_the_worse(c)]
+    services.notify_for_changes(waba=waba, changes=worse[:1])
+
+
+def phone_name_apply(
+    *, waba: WhatsAppAccount, phone: PhoneNumber, event: wh.PhoneNumberNameUpdate
+) -> None:
+    """Meta's decision on a display name: approved names become the verified name."""
+    decision = (event.decision or "").upper()
+    if not decision or not services.account_event_is_new(phone, "name", event.timestamp):
+        return
+    requested = event.requested_verified_name or phone.requested_name
+    reason = event.rejection_reason or ""
+    old = phone.name_status
+    if decision == "APPROVED":
+        new = "APPROVED"
+        if old == new and (not requested or phone.verified_name == requested):
+            _save_clock(phone)
+            return
+        phone.name_status = new
+        phone.verified_name = requested or phone.verified_name
+        phone.requested_name, phone.name_rejection_reason = "", ""
+        if phone.problem == ts.DISPLAY_NAME_REJECTED:
+            phone.problem, phone.problem_detail = "", ""
+            phone.connection_status = ConnectionStatus.PENDING  # derived again below
+    elif decision == "REJECTED":
+        new = "DECLINED"
+        if old == new and phone.requested_name == requested:
+            _save_clock(phone)
+            return
+        phone.name_status = new
+        phone.requested_name, phone.name_rejection_reason = requested, reason
+        phone.problem, phone.problem_detail = ts.DISPLAY_NAME_REJECTED, reason
+    else:  # PENDING, DEFERRED: still in review
+        new = "PENDING_REVIEW"
+        if old == new and phone.requested_name == requested:
+            _save_clock(phone)
+            return
+        phone.name_status, phone.requested_name = new, requested
+    services.phone_derive_state(phone)
+    phone.save()
+    change = _record_once(
+        waba=waba,
+        event=event,
+        kind=HistoryKind.NAME,
+        old=old,
+        new=new,
+        phone=phone,
+        detail={"requested_name": requested, "reason": reason},
+    )
+    if change is None or decision not in ("APPROVED", "REJECTED"):
+        return
+    with override(settings.LANGUAGE_CODE):
+        if decision == "APPROVED":
+            sync.waba_notify(
+                waba=waba,
+                title=_("Display name “%(name)s” of %(number)s approved")
+                % {"name": requested, "number": phone},
+            )
+            return
+        problem = ts.get(ts.DISPLAY_NAME_REJECTED)
+        body = " ".join(
+            [_("Reason: %(reason)s") % {"reason": reason or "—"}, *map(str, problem.steps)]
+        )
+        sync.waba_notify(
+            waba=waba,
+            title=_("Display name “%(name)s” of %(number)s rejected")
+            % {"name": requested, "number": phone},
+            body=body,
+            level=NotificationLevel.WARNING,
+        )

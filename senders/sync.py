@@ -1,0 +1,304 @@
+"""Keeping WABAs true: the periodic read of every connected WABA and its numbers.
+
+Webhooks tell us most changes as they happen, but they can be lost or never sent (a
+30-day trial running out sends nothing). So every connected WABA is read again
+regularly: beat runs :func:`sync_fan_out` every few minutes, which queues one
+``sync_waba`` task per WABA not synced for ``SYNC_INTERVAL_SECONDS``, stalest first and
+at most ``SYNC_BATCH_CAP`` at a time, across all tenants.
+
+:func:`waba_sync` costs Meta exactly two listings per WABA: the WABA node and its
+phone numbers (every page of them, 100 a page), never one call per number. What
+changed is written as history and changes for the worse notify the tenant's owners
+and admins (:mod:`senders.services`). Errors are sorted:
+
+- access lost (token expired or revoked, permission removed): a problem the user has
+  to fix, shown on the account and notified once, not at every sync;
+- Meta unavailable or throttling: raised, so the task retries with backoff, bounded;
+- anything else: kept in ``sync_error`` for support, the account is left as it was.
+
+``last_synced_at`` is when the last sync finished; it is also set when one failed for
+good (then ``sync_error`` says why), so a broken account does not stay the "stalest"
+one and starve the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from accounts.models import NotificationLevel
+from accounts.services import notify_managers
+from accounts.tenancy import require_tenant
+from senders import selectors, services
+from senders import troubleshooting as ts
+from senders.models import (
+    ConnectionStatus,
+    HistoryKind,
+    MetaAsset,
+    MetaAssetKind,
+    PhoneNumber,
+    WhatsAppAccount,
+)
+from waba_portal.graph import errors as ge
+
+logger = logging.getLogger(__name__)
+
+PHONE_PAGE_SIZE = 100  # the maximum Meta allows: 25 numbers per WABA fit in one page
+SOURCE = "sync"
+RETRYABLE_ERRORS = (ge.GraphTransientError, ge.GraphRateLimitError)
+
+
+# --- Fan-out --------------------------------------------------------------------------
+
+
+def sync_fan_out() -> int:
+    """Queue a sync of each connected WABA that is due, stalest first; returns how many."""
+    from senders.tasks import sync_waba_task
+    from waba_portal.tasks import enqueue_on_commit
+
+    synced_before = timezone.now() - timedelta(seconds=settings.SYNC_INTERVAL_SECONDS)
+    due = selectors.wabas_due_for_sync(synced_before=synced_before, limit=settings.SYNC_BATCH_CAP)
+    for tenant_id, waba_pk in due:
+        enqueue_on_commit(sync_waba_task, tenant_id, waba_pk)
+    if due:
+        logger.info("sync fan-out: %d WABAs queued", len(due))
+    return len(due)
+
+
+# --- One WABA ------------------------------------------------------------
+
+
+def waba_sync(*, waba_id: int) -> WhatsAppAccount | None:
+    """Read one WABA and all its numbers from Meta and apply what changed.
+
+    ``waba_id`` is our primary key. Returns the account, or None if it is gone.
+    Raises a :data:`RETRYABLE_ERRORS` error when Meta is unavailable or throttling;
+    the caller (the task) retries.
+    """
+    waba = WhatsAppAccount.objects.filter(pk=waba_id).first()
+    if waba is None or not waba.is_connected or not waba.access_token:
+        return waba
+    client = services.graph_client(token=str(waba.access_token))
+    try:
+        data = client.waba_get(waba.waba_id, fields=services.WABA_FIELDS)
+        numbers = list(
+            client.phone_numbers_list(
+                waba.waba_id, fields=services.PHONE_FIELDS, limit=PHONE_PAGE_SIZE
+            )
+        )
+    except (ge.GraphAuthError, ge.GraphPermissionError) as exc:
+        return _access_lost(waba_id=waba.pk, error=exc)
+    except RETRYABLE_ERRORS as exc:
+        _record_error(waba_id=waba.pk, error=exc, finished=False)
+        raise
+    except ge.GraphError as exc:
+        logger.warning("sync of WABA %s failed: %s", waba.waba_id, exc)
+        return _record_error(waba_id=waba.pk, error=exc, finished=True)
+    finally:
+        client.close()
+    return _apply(waba_id=waba.pk, data=data, numbers=numbers)
+
+
+def waba_sync_give_up(*, waba_id: int, message: str) -> None:
+    """Meta stayed unavailable through every retry: keep why, try again at the next round."""
+    WhatsAppAccount.objects.filter(pk=waba_id).update(
+        sync_error=message[:2000], last_synced_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def _apply(
+    *, waba_id: int, data: dict[str, Any], numbers: list[dict[str, Any]]
+) -> WhatsAppAccount | None:
+    waba = WhatsAppAccount.objects.select_for_update().filter(pk=waba_id).first()
+    if waba is None or not waba.is_connected:
+        return waba  # disconnected while we were reading Meta
+    before_status, before_problem = waba.connection_status, waba.problem
+    if waba.problem == ts.TOKEN_INVALID:
+        waba.problem, waba.problem_detail = "", ""  # Meta answered: the access works again
+    waba.sync_error = ""
+    waba.last_synced_at = timezone.now()
+    changes = services.waba_apply_snapshot(waba=waba, data=data, source=SOURCE)
+    _connection_changed(waba, before_status, before_problem, already_notified=changes)
+
+    listed: set[str] = set()
+    for item in numbers:
+        if not item.get("id"):
+            continue
+        phone_id = str(item["id"])
+        listed.add(phone_id)
+        _phone_back_in_waba(waba, phone_id)
+        phone, _changes = services.phone_apply_snapshot(waba=waba, data=item, source=SOURCE)
+        _claim_phone(waba, phone)
+    _phones_gone(waba, listed)
+    return waba
+
+
+def _connection_changed(
+    waba: WhatsAppAccount, old_status: str, old_problem: str, *, already_notified: list[Any]
+) -> None:
+    """Record a change of connection state; tell managers about a new problem, once."""
+    if (waba.connection_status, waba.problem) == (old_status, old_problem):
+        return
+    services.history_record(
+        waba=waba,
+        kind=HistoryKind.CONNECTION,
+        old=old_status,
+        new=waba.connection_status,
+        source=SOURCE,
+        detail={"problem": waba.problem, "previous_problem": old_problem},
+    )
+    # A change that was notified already (e.g. the status became DISABLED) says it.
+    if (
+        waba.problem
+        and waba.problem != old_problem
+        and not any(services.is_change_for_the_worse(c) for c in already_notified)
+    ):
+        waba_problem_notify(waba=waba, problem=waba.problem)
+
+
+def _phone_back_in_waba(waba: WhatsAppAccount, phone_id: str) -> None:
+    """A number we marked gone is listed again: let its state be derived afresh."""
+    PhoneNumber.objects.filter(
+        waba=waba, phone_number_id=phone_id, connection_status=ConnectionStatus.DISCONNECTED
+    ).update(connection_status=ConnectionStatus.PENDING)
+
+
+def _claim_phone(waba: WhatsAppAccount, phone: PhoneNumber) -> None:
+    """Webhooks of a number are routed by its claim; a number new to the WABA needs one."""
+    try:
+        services.meta_asset_claim(
+            kind=MetaAssetKind.PHONE_NUMBER, meta_id=phone.phone_number_id, waba_id=waba.waba_id
+        )
+    except services.AssetTaken:
+        logger.warning(
+            "number %s of WABA %s is held by another tenant", phone.phone_number_id, waba.waba_id
+        )
+        if phone.problem != ts.ANOTHER_PROVIDER:
+            phone.problem = ts.ANOTHER_PROVIDER
+            phone.connection_status = ConnectionStatus.ACTION_REQUIRED
+            phone.save(update_fields=["problem", "connection_status"])
+
+
+def _phones_gone(waba: WhatsAppAccount, listed: set[str]) -> None:
+    """Numbers Meta no longer lists in the WABA: disconnected, with history; claims released."""
+    gone = list(
+        waba.phone_numbers.exclude(phone_number_id__in=listed).exclude(
+            connection_status=ConnectionStatus.DISCONNECTED
+        )
+    )
+    if not gone:
+        return
+    was_primary = False
+    for phone in gone:
+        old = phone.connection_status
+        was_primary = was_primary or phone.is_primary
+        phone.connection_status, phone.is_primary = ConnectionStatus.DISCONNECTED, False
+        phone.save(update_fields=["connection_status", "is_primary"])
+        services.history_record(
+            waba=waba,
+            phone=phone,
+            kind=HistoryKind.CONNECTION,
+            old=old,
+            new=ConnectionStatus.DISCONNECTED,
+            source=SOURCE,
+            detail={"reason": "not_in_waba"},
+        )
+    MetaAsset.objects.filter(
+        kind=MetaAssetKind.PHONE_NUMBER, meta_id__in=[p.phone_number_id for p in gone]
+    ).delete()
+    if was_primary:
+        services.primary_ensure()
+    with override(settings.LANGUAGE_CODE):
+        for phone in gone:
+            notify_managers(
+                title=_("%(number)s was removed from %(account)s")
+                % {"number": phone, "account": waba},
+                body=_(
+                    "Meta no longer lists this number in the WhatsApp Business Account, "
+                    "so it cannot send messages here."
+                ),
+                url=_waba_url(waba),
+                level=NotificationLevel.WARNING,
+            )
+
+
+def _access_lost(*, waba_id: int, error: ge.GraphError) -> WhatsAppAccount | None:
+    """Meta refused our access: show the problem and its fix; notify only when it starts."""
+    problem = ts.problem_for_graph_error(error, step="sync")
+    with transaction.atomic():
+        waba = WhatsAppAccount.objects.select_for_update().filter(pk=waba_id).first()
+        if waba is None:
+            return None
+        waba.sync_error = str(error)[:2000]
+        waba.last_synced_at = timezone.now()
+        is_new = waba.problem != problem
+        old_status = waba.connection_status
+        if is_new:
+            waba.problem = problem
+            waba.problem_detail = str(error)[:2000]
+            waba.connection_status = (
+                ConnectionStatus.DISABLED
+                if problem == ts.WABA_DISABLED
+                else ConnectionStatus.ACTION_REQUIRED
+            )
+        waba.save()
+        if is_new:
+            services.history_record(
+                waba=waba,
+                kind=HistoryKind.CONNECTION,
+                old=old_status,
+                new=waba.connection_status,
+                source=SOURCE,
+                detail={
+                    "problem": problem,
+                    "error_code": error.code,
+                    "error_subcode": error.subcode,
+                },
+            )
+            waba_problem_notify(waba=waba, problem=problem)
+    logger.info("sync of WABA %s: access lost (%s)", waba.waba_id, problem)
+    return waba
+
+
+def _record_error(*, waba_id: int, error: ge.GraphError, finished: bool) -> WhatsAppAccount | None:
+    fields: dict[str, Any] = {"sync_error": str(error)[:2000]}
+    if finished:
+        fields["last_synced_at"] = timezone.now()
+    WhatsAppAccount.objects.filter(pk=waba_id).update(**fields)
+    return WhatsAppAccount.objects.filter(pk=waba_id).first()
+
+
+# --- Notifications ------------------------------------------------------------
+
+
+def _waba_url(waba: WhatsAppAccount) -> str:
+    return reverse(
+        "senders:waba_detail", kwargs={"tenant_slug": require_tenant().slug, "waba_id": waba.pk}
+    )
+
+
+def waba_problem_notify(
+    *, waba: WhatsAppAccount, problem: str, level: str = NotificationLevel.WARNING
+) -> None:
+    """Tell owners and admins that this account has a problem, with what fixes it."""
+    entry = ts.get(problem)
+    with override(settings.LANGUAGE_CODE):
+        title = _("%(account)s: %(problem)s") % {"account": waba, "problem": entry.title}
+        body = " ".join([str(entry.explanation), *(str(step) for step in entry.steps)])
+        notify_managers(title=title, body=body, url=_waba_url(waba), level=level)
+
+
+def waba_notify(
+    *, waba: WhatsAppAccount, title: str, body: str = "", level: str = NotificationLevel.INFO
+) -> None:
+    """Tell owners and admins something about this account (already translated text)."""
+    notify_managers(title=title, body=body, url=_waba_url(waba), level=level)
