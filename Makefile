@@ -38,10 +38,11 @@ run: install
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
 
 test: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
 	$(PY) scripts/run_tests.py $(PYTEST_ARGS)
 
 bench: install

@@ -6,6 +6,7 @@ and sends side effects (e-mail) only after the transaction commits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -436,13 +437,23 @@ def team_member_remove(*, actor: Membership, team: Team, membership: Membership)
 # --- Notifications ------------------------------------------------------------------
 
 
+Text = str | Callable[[], str]
+
+
+def _in_language(text: Text, language: str) -> str:
+    if not callable(text):
+        return text
+    with override(language or settings.LANGUAGE_CODE):
+        return str(text())
+
+
 def notify_managers(
-    *, title: str, body: str = "", url: str = "", level: str = "info", email: bool = True
+    *, title: Text, body: Text = "", url: str = "", level: str = "info", email: bool = True
 ) -> list[int]:
     """Tell the current tenant's owners and admins: in the app, and by e-mail after commit.
 
-    ``title`` and ``body`` are stored as given; callers pass text already translated
-    for the tenant's managers (the notification is also e-mailed).
+    ``title`` and ``body`` may be callables that build the text with gettext: each
+    manager then gets it in the language of their account.
     """
     from accounts.models import MANAGER_ROLES, Notification
 
@@ -452,8 +463,8 @@ def notify_managers(
             Notification(
                 tenant=require_tenant(),
                 user=m.user,
-                title=title[:255],
-                body=body,
+                title=_in_language(title, m.user.language)[:255],
+                body=_in_language(body, m.user.language),
                 url=url,
                 level=level,
             )

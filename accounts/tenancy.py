@@ -91,7 +91,7 @@ class TenantScopedManager(models.Manager[M]):
                 f"{self.model.__name__} was queried outside a tenant scope; "
                 "start from request.tenant, or use accounts.tenancy.tenant_scope()"
             )
-        queryset = TenantQuerySet(self.model, using=self._db)
+        queryset: models.QuerySet[M] = TenantQuerySet(self.model, using=self._db)
         if scope is ALL_TENANTS:
             return queryset
         return queryset.filter(tenant_id=scope.pk)

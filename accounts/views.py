@@ -284,9 +284,8 @@ def teams(request: HttpRequest) -> HttpResponse:
                 _form_error(form, exc)
             else:
                 messages.success(request, _("Team %(name)s created.") % {"name": team.name})
-                return redirect(
-                    "accounts:team_detail", tenant_slug=request.tenant.slug, team_id=team.pk
-                )  # type: ignore[attr-defined]
+                slug = request.tenant.slug  # type: ignore[attr-defined]
+                return redirect("accounts:team_detail", tenant_slug=slug, team_id=team.pk)
     return render(
         request,
         "accounts/teams.html",

@@ -153,12 +153,7 @@ class OnboardingCreate(TenantAPIView):
     """Start connecting a WABA with the result of Embedded Signup (code + session info)."""
 
     def post(self, request: Request) -> Response:
-        session = request.data.get("session") if isinstance(request.data, dict) else None
-        session = session if isinstance(session, dict) else {}
-        data = session.get("data") if isinstance(session.get("data"), dict) else {}
-        form = SignupResultForm(
-            {"code": request.data.get("code") or "", "event": session.get("event") or "", **data}
-        )
+        form = SignupResultForm.from_payload(request.data)
         if not form.is_valid():
             return self.error(
                 status.HTTP_400_BAD_REQUEST,

@@ -23,9 +23,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import override
 
 from accounts.models import NotificationLevel, Tenant
 from senders import services, sync
@@ -268,8 +266,9 @@ def _reconnected(waba: WhatsAppAccount, event: wh.AccountUpdate) -> None:
         new=waba.connection_status,
         detail={"problem": waba.problem},
     )
-    with override(settings.LANGUAGE_CODE):
-        sync.waba_notify(waba=waba, title=_("%(account)s is connected again") % {"account": waba})
+    sync.waba_notify(
+        waba=waba, title=lambda: _("%(account)s is connected again") % {"account": waba}
+    )
 
 
 def _ban_state(ban_info: dict[str, Any] | None) -> str:
@@ -308,10 +307,9 @@ def _ban_update(waba: WhatsAppAccount, event: wh.AccountUpdate) -> None:
     if change is None:
         return
     if state == "REINSTATE":
-        with override(settings.LANGUAGE_CODE):
-            sync.waba_notify(
-                waba=waba, title=_("%(account)s was reinstated by Meta") % {"account": waba}
-            )
+        sync.waba_notify(
+            waba=waba, title=lambda: _("%(account)s was reinstated by Meta") % {"account": waba}
+        )
     else:
         services.notify_for_changes(waba=waba, changes=[change])
 
@@ -514,22 +512,24 @@ def phone_name_apply(
     )
     if change is None or decision not in ("APPROVED", "REJECTED"):
         return
-    with override(settings.LANGUAGE_CODE):
-        if decision == "APPROVED":
-            sync.waba_notify(
-                waba=waba,
-                title=_("Display name “%(name)s” of %(number)s approved")
-                % {"name": requested, "number": phone},
-            )
-            return
-        problem = ts.get(ts.DISPLAY_NAME_REJECTED)
-        body = " ".join(
-            [_("Reason: %(reason)s") % {"reason": reason or "—"}, *map(str, problem.steps)]
-        )
+    if decision == "APPROVED":
         sync.waba_notify(
             waba=waba,
-            title=_("Display name “%(name)s” of %(number)s rejected")
-            % {"name": requested, "number": phone},
-            body=body,
-            level=NotificationLevel.WARNING,
+            title=lambda: (
+                _("Display name “%(name)s” of %(number)s approved")
+                % {"name": requested, "number": phone}
+            ),
         )
+        return
+    problem = ts.get(ts.DISPLAY_NAME_REJECTED)
+    sync.waba_notify(
+        waba=waba,
+        title=lambda: (
+            _("Display name “%(name)s” of %(number)s rejected")
+            % {"name": requested, "number": phone}
+        ),
+        body=lambda: " ".join(
+            [_("Reason: %(reason)s") % {"reason": reason or "—"}, *map(str, problem.steps)]
+        ),
+        level=NotificationLevel.WARNING,
+    )

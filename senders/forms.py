@@ -14,6 +14,10 @@ SIGNUP_EVENTS = [
 ]
 
 
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 class SignupResultForm(forms.Form):
     """What the browser hands over after Embedded Signup: the code and the session info."""
 
@@ -32,6 +36,16 @@ class SignupResultForm(forms.Form):
                 _("Meta did not hand over an authorisation code. Connect again.")
             )
         return data
+
+    @classmethod
+    def from_payload(cls, payload: Any) -> SignupResultForm:
+        """The form for a JSON body ``{"code": ..., "session": {"event", "data": {...}}}``."""
+        body = _as_dict(payload)
+        session = _as_dict(body.get("session"))
+        data = _as_dict(session.get("data"))
+        fields = {k: v for k, v in data.items() if k in cls.base_fields and isinstance(v, str)}
+        fields.update(code=body.get("code") or "", event=session.get("event") or "")
+        return cls(fields)
 
     def session(self) -> dict[str, Any]:
         data = self.cleaned_data

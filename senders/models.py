@@ -177,11 +177,11 @@ class PhoneNumber(TenantOwnedModel):
 
     @property
     def quality_label(self) -> str:
-        return {
-            "GREEN": _("High"),
-            "YELLOW": _("Medium"),
-            "RED": _("Low"),
-        }.get(self.quality_rating, _("Unknown"))
+        return str(
+            {"GREEN": _("High"), "YELLOW": _("Medium"), "RED": _("Low")}.get(
+                self.quality_rating, _("Unknown")
+            )
+        )
 
 
 class BusinessProfile(TenantOwnedModel):

@@ -87,7 +87,8 @@ def onboarding_start(*, actor: Membership, code: str, session: dict[str, Any]) -
     if not actor.can_manage:
         raise NotAllowed(_("Only owners and admins can connect WhatsApp."))
     event = str(session.get("event") or "")
-    data = session.get("data") if isinstance(session.get("data"), dict) else {}
+    raw = session.get("data")
+    data: dict[str, Any] = raw if isinstance(raw, dict) else {}
     onboarding = Onboarding(
         started_by=actor.user,
         signup_event=event[:48],

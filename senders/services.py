@@ -10,12 +10,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
 
 from accounts.errors import AccountsError, NotAllowed
 from accounts.models import Membership, NotificationLevel, User
@@ -292,17 +290,20 @@ def notify_for_changes(*, waba: WhatsAppAccount, changes: list[AccountHistory]) 
         return
     tenant = require_tenant()
     url = reverse("senders:waba_detail", kwargs={"tenant_slug": tenant.slug, "waba_id": waba.pk})
-    with override(settings.LANGUAGE_CODE):
-        for change in worse:
-            subject = change.phone_number or waba
-            title = _("%(what)s of %(subject)s changed: %(old)s → %(new)s") % {
+    for change in worse:
+
+        def title(change: AccountHistory = change) -> str:
+            return _("%(what)s of %(subject)s changed: %(old)s → %(new)s") % {
                 "what": HistoryKind(change.kind).label,
-                "subject": subject,
+                "subject": change.phone_number or waba,
                 "old": change.old_value or "—",
                 "new": change.new_value or "—",
             }
-            body = ts.get(waba.problem).title if waba.problem else ""
-            notify_managers(title=title, body=str(body), url=url, level=NotificationLevel.WARNING)
+
+        def body() -> str:
+            return str(ts.get(waba.problem).title) if waba.problem else ""
+
+        notify_managers(title=title, body=body, url=url, level=NotificationLevel.WARNING)
 
 
 def account_event_is_new(

@@ -32,10 +32,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
 
 from accounts.models import NotificationLevel
-from accounts.services import notify_managers
+from accounts.services import Text, notify_managers
 from accounts.tenancy import require_tenant
 from senders import selectors, services
 from senders import troubleshooting as ts
@@ -217,18 +216,23 @@ def _phones_gone(waba: WhatsAppAccount, listed: set[str]) -> None:
     ).delete()
     if was_primary:
         services.primary_ensure()
-    with override(settings.LANGUAGE_CODE):
-        for phone in gone:
-            notify_managers(
-                title=_("%(number)s was removed from %(account)s")
-                % {"number": phone, "account": waba},
-                body=_(
-                    "Meta no longer lists this number in the WhatsApp Business Account, "
-                    "so it cannot send messages here."
-                ),
-                url=_waba_url(waba),
-                level=NotificationLevel.WARNING,
+    for phone in gone:
+
+        def title(phone: PhoneNumber = phone) -> str:
+            return _("%(number)s was removed from %(account)s") % {
+                "number": phone,
+                "account": waba,
+            }
+
+        def body() -> str:
+            return _(
+                "Meta no longer lists this number in the WhatsApp Business Account, "
+                "so it cannot send messages here."
             )
+
+        notify_managers(
+            title=title, body=body, url=_waba_url(waba), level=NotificationLevel.WARNING
+        )
 
 
 def _access_lost(*, waba_id: int, error: ge.GraphError) -> WhatsAppAccount | None:
@@ -291,14 +295,16 @@ def waba_problem_notify(
 ) -> None:
     """Tell owners and admins that this account has a problem, with what fixes it."""
     entry = ts.get(problem)
-    with override(settings.LANGUAGE_CODE):
-        title = _("%(account)s: %(problem)s") % {"account": waba, "problem": entry.title}
-        body = " ".join([str(entry.explanation), *(str(step) for step in entry.steps)])
-        notify_managers(title=title, body=body, url=_waba_url(waba), level=level)
+    notify_managers(
+        title=lambda: _("%(account)s: %(problem)s") % {"account": waba, "problem": entry.title},
+        body=lambda: " ".join([str(entry.explanation), *(str(step) for step in entry.steps)]),
+        url=_waba_url(waba),
+        level=level,
+    )
 
 
 def waba_notify(
-    *, waba: WhatsAppAccount, title: str, body: str = "", level: str = NotificationLevel.INFO
+    *, waba: WhatsAppAccount, title: Text, body: Text = "", level: str = NotificationLevel.INFO
 ) -> None:
     """Tell owners and admins something about this account (already translated text)."""
     notify_managers(title=title, body=body, url=_waba_url(waba), level=level)

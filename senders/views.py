@@ -81,10 +81,7 @@ def connect(request: HttpRequest) -> HttpResponse:
         return _json_error(400, "malformed_json", _("The request body is not JSON."))
     if not isinstance(payload, dict):
         return _json_error(400, "malformed_json", _("The request body is not a JSON object."))
-    session = payload.get("session") if isinstance(payload.get("session"), dict) else {}
-    fields = {"code": payload.get("code") or "", "event": session.get("event") or ""}
-    fields.update({k: v for k, v in (session.get("data") or {}).items() if isinstance(v, str)})
-    form = SignupResultForm(fields)
+    form = SignupResultForm.from_payload(payload)
     if not form.is_valid():
         first = (form.non_field_errors() or [_("The signup result is incomplete; connect again.")])[
             0

@@ -14,12 +14,14 @@ Each change records its outcome. Failed changes are retried with backoff; after
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -105,7 +107,7 @@ class _ChangeWork:
     field: str
     waba_id: str = ""
     phone_number_id: str = ""
-    events: list[WebhookEvent] = field(default_factory=list)
+    events: list[WebhookEvent] = dc_field(default_factory=list)
     tenant: Tenant | None = None
     status: str = ""
     error: str = ""
@@ -121,9 +123,9 @@ class ProcessReport:
     deliveries: int = 0
     changes: int = 0
     events: int = 0
-    processed: list[int] = field(default_factory=list)
-    retrying: list[int] = field(default_factory=list)
-    dead: list[int] = field(default_factory=list)
+    processed: list[int] = dc_field(default_factory=list)
+    retrying: list[int] = dc_field(default_factory=list)
+    dead: list[int] = dc_field(default_factory=list)
     retry_at: datetime | None = None
 
 
@@ -364,9 +366,10 @@ def deliveries_replay(*, delivery_ids: Iterable[int], actor: Any = None) -> int:
         logger.info("webhook replay of %d deliveries by %s", count, getattr(actor, "email", actor))
         size = settings.WEBHOOK_BATCH_SIZE
         for start in range(0, len(ids), size):
-            chunk = ids[start : start + size]
             transaction.on_commit(
-                lambda chunk=chunk: _enqueue(process_deliveries, delivery_ids=chunk, force=True)
+                functools.partial(
+                    _enqueue, process_deliveries, delivery_ids=ids[start : start + size], force=True
+                )
             )
     return count
 

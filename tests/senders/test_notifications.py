@@ -1,0 +1,53 @@
+"""Notifications reach each owner and admin in their own language, in the app and by e-mail."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.test import Client
+
+from accounts.models import Notification
+from accounts.tenancy import tenant_scope
+from senders import services
+from senders.models import HistoryKind
+from tests.senders.conftest import Connected
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_downgrade_is_told_to_managers_in_their_language(
+    connected_waba: Connected, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    world_owner = connected_waba.tenant.memberships
+    with tenant_scope(connected_waba.tenant):
+        owner, admin, agent = (
+            world_owner.get(role="owner"),
+            world_owner.get(role="admin"),
+            world_owner.get(role="agent"),
+        )
+        admin.user.language = "de"
+        admin.user.save()
+        with django_capture_on_commit_callbacks(execute=True):
+            change = services.history_record(
+                waba=connected_waba.waba,
+                phone=connected_waba.phone,
+                kind=HistoryKind.QUALITY,
+                old="GREEN",
+                new="RED",
+                source="webhook",
+            )
+            services.notify_for_changes(waba=connected_waba.waba, changes=[change])
+        titles = dict(Notification.objects.values_list("user__email", "title"))
+    assert set(titles) == {owner.user.email, admin.user.email}  # not the agent
+    assert titles[owner.user.email].startswith("Quality of ")
+    assert "GREEN → RED" in titles[admin.user.email]
+    assert not titles[admin.user.email].startswith("Quality of ")  # German
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(titles)
+    assert agent.user.email not in {m.to[0] for m in mail.outbox}
+
+    c = Client()
+    c.force_login(owner.user)
+    page = c.get(f"/t/{connected_waba.tenant.slug}/notifications/").content.decode()
+    assert 'id="unread-count">1<' in page
+    c.post(f"/t/{connected_waba.tenant.slug}/notifications/")
+    assert 'id="unread-count"' not in c.get(f"/t/{connected_waba.tenant.slug}/").content.decode()
