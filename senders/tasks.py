@@ -14,8 +14,10 @@ from waba_portal.tasks import tenant_task
 
 
 def _backoff(retries: int, hint: float | None) -> float:
+    """Exponential backoff, at least Meta's retry hint, at most the configured ceiling."""
     base = settings.ONBOARDING_RETRY_BASE_SECONDS
-    return max(hint or 0.0, min(base * (2**retries), 600.0))
+    delay = max(hint or 0.0, base * (2**retries))
+    return min(delay, settings.ONBOARDING_MAX_RETRY_DELAY_SECONDS)
 
 
 @tenant_task(name="senders.onboarding_run", bind=True, max_retries=None)

@@ -25,6 +25,8 @@ def celery_worker_env(mock_meta) -> dict[str, str]:  # type: ignore[no-untyped-d
         "ONBOARDING_RETRY_BASE_SECONDS": "0.2",
         "ONBOARDING_MAX_RETRIES": "3",
         "ONBOARDING_STALE_SECONDS": "3",
+        # Meta's hint for a rate limit is a minute; the tests do not wait that long.
+        "ONBOARDING_MAX_RETRY_DELAY_SECONDS": "1",
     }
 
 
@@ -125,3 +127,17 @@ def test_worker_killed_mid_pipeline_resumes_without_duplicates(
         assert MetaAsset.objects.count() == 2
         assert AccountHistory.objects.filter(kind="connection", new_value="connected").count() == 1
         assert PhoneNumber.objects.get().meta_status == "CONNECTED"
+
+
+def test_rate_limits_are_waited_out_and_retried(
+    world: World, mock_meta, celery_worker_process: WorkerProcess
+) -> None:  # type: ignore[no-untyped-def]
+    signup = mock_meta.signup(phone="+4915112345681")
+    # Meta's business use case rate limit on the register call, twice.
+    mock_meta.fault("POST", r"/register$", code=80007, http_status=400, times=2)
+    pk = start(world, signup)
+    ob = wait_for(
+        lambda: finished(world, pk), timeout=60, message=celery_worker_process.log()[-3000:]
+    )
+    assert ob.status == OnboardingStatus.SUCCEEDED, ob.error_message
+    assert register_attempts(world, pk) == 3
