@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -20,7 +21,7 @@ from senders import onboarding as onboarding_services
 from senders import selectors, services
 from senders import troubleshooting as ts
 from senders.forms import SignupResultForm
-from senders.models import ConnectionStatus, OnboardingStatus
+from senders.models import ConnectionStatus, OnboardingStatus, PhoneNumber, WhatsAppAccount
 
 
 def _membership(request: HttpRequest) -> Membership:
@@ -146,9 +147,7 @@ def onboarding_retry(request: HttpRequest, onboarding_id: int) -> HttpResponse:
 
 @tenant_view()
 def waba_detail(request: HttpRequest, waba_id: int) -> HttpResponse:
-    waba = selectors.waba_get(waba_pk=waba_id)
-    if waba is None:
-        raise Http404
+    waba = _waba_or_404(waba_id)
     slug = _slug(request)
     numbers = list(waba.phone_numbers.all())
     return render(
@@ -169,70 +168,83 @@ def waba_detail(request: HttpRequest, waba_id: int) -> HttpResponse:
     )
 
 
-def _waba_action(request: HttpRequest, waba_id: int, action: str) -> HttpResponse:
-    waba = selectors.waba_get(waba_pk=waba_id)
-    if waba is None:
-        raise Http404
+def _act(request: HttpRequest, action: Callable[[], str]) -> HttpResponse | None:
+    """Run a user's action: its message on success, 403 for a role problem, else the error."""
     try:
-        if action == "disconnect":
-            services.waba_disconnect(actor=_membership(request), waba=waba)
-            messages.success(
-                request,
-                _("%(name)s is disconnected. Sending stopped until you connect it again.")
-                % {"name": waba},
-            )
-        elif action == "sync":
-            services.waba_sync_request(actor=_membership(request), waba=waba)
-            messages.success(request, _("Sync started; this page shows the result in a moment."))
+        messages.success(request, action())
     except NotAllowed as exc:
         return HttpResponseForbidden(exc.message)
     except AccountsError as exc:
         messages.error(request, exc.message)
-    return redirect("senders:waba_detail", tenant_slug=_slug(request), waba_id=waba.pk)
+    return None
+
+
+def _waba_or_404(waba_id: int) -> WhatsAppAccount:
+    waba = selectors.waba_get(waba_pk=waba_id)
+    if waba is None:
+        raise Http404
+    return waba
+
+
+def _phone_or_404(phone_id: int) -> PhoneNumber:
+    phone = selectors.phone_get(phone_pk=phone_id)
+    if phone is None:
+        raise Http404
+    return phone
+
+
+def _back_to(request: HttpRequest, waba_pk: int) -> HttpResponse:
+    return redirect("senders:waba_detail", tenant_slug=_slug(request), waba_id=waba_pk)
 
 
 @tenant_view()
 @require_POST
 def waba_disconnect(request: HttpRequest, waba_id: int) -> HttpResponse:
-    return _waba_action(request, waba_id, "disconnect")
+    waba = _waba_or_404(waba_id)
+
+    def action() -> str:
+        services.waba_disconnect(actor=_membership(request), waba=waba)
+        return _("%(name)s is disconnected. Sending stopped until you connect it again.") % {
+            "name": waba
+        }
+
+    return _act(request, action) or _back_to(request, waba.pk)
 
 
 @tenant_view()
 @require_POST
 def waba_sync(request: HttpRequest, waba_id: int) -> HttpResponse:
-    return _waba_action(request, waba_id, "sync")
+    waba = _waba_or_404(waba_id)
+
+    def action() -> str:
+        services.waba_sync_request(actor=_membership(request), waba=waba)
+        return _("Sync started; this page shows the result in a moment.")
+
+    return _act(request, action) or _back_to(request, waba.pk)
 
 
 @tenant_view()
 @require_POST
 def phone_set_primary(request: HttpRequest, phone_id: int) -> HttpResponse:
-    phone = selectors.phone_get(phone_pk=phone_id)
-    if phone is None:
-        raise Http404
-    try:
+    phone = _phone_or_404(phone_id)
+
+    def action() -> str:
         services.phone_number_set_primary(actor=_membership(request), phone=phone)
-        messages.success(request, _("%(number)s is now the primary sender.") % {"number": phone})
-    except NotAllowed as exc:
-        return HttpResponseForbidden(exc.message)
-    except AccountsError as exc:
-        messages.error(request, exc.message)
-    return redirect("senders:waba_detail", tenant_slug=_slug(request), waba_id=phone.waba_id)
+        return _("%(number)s is now the primary sender.") % {"number": phone}
+
+    return _act(request, action) or _back_to(request, phone.waba_id)
 
 
 @tenant_view()
 @require_POST
 def phone_resubmit(request: HttpRequest, phone_id: int) -> HttpResponse:
-    phone = selectors.phone_get(phone_pk=phone_id)
-    if phone is None:
-        raise Http404
-    try:
+    phone = _phone_or_404(phone_id)
+
+    def action() -> str:
         services.phone_number_resubmit(actor=_membership(request), phone=phone)
-        messages.success(request, _("%(number)s was resubmitted to Meta.") % {"number": phone})
-    except NotAllowed as exc:
-        return HttpResponseForbidden(exc.message)
-    except AccountsError as exc:
-        messages.error(request, exc.message)
-    return redirect("senders:waba_detail", tenant_slug=_slug(request), waba_id=phone.waba_id)
+        return _("%(number)s was resubmitted to Meta.") % {"number": phone}
+
+    return _act(request, action) or _back_to(request, phone.waba_id)
 
 
 @tenant_view()
