@@ -180,6 +180,9 @@ else:
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Workers keep their database connection across tasks (Celery closes it after every
+# task otherwise, and a new PostgreSQL connection costs more than most tasks).
+CELERY_DB_REUSE_MAX = int(env("CELERY_DB_REUSE_MAX", "1000"))
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Internationalisation -----------------------------------------------------------
@@ -256,6 +259,8 @@ WEBHOOK_BATCH_SIZE = int(env("WEBHOOK_BATCH_SIZE", "200"))  # deliveries per wor
 WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "6"))  # then a dead letter
 WEBHOOK_RETRY_BASE_SECONDS = float(env("WEBHOOK_RETRY_BASE_SECONDS", "30"))
 WEBHOOK_STALE_SECONDS = int(env("WEBHOOK_STALE_SECONDS", "60"))  # sweeper picks up after this
+WEBHOOK_DRAIN_SECONDS = float(env("WEBHOOK_DRAIN_SECONDS", "20"))  # one task's share, then requeue
+WEBHOOK_KICK_TTL_SECONDS = int(env("WEBHOOK_KICK_TTL_SECONDS", "15"))
 
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -18,6 +18,7 @@ import functools
 import hashlib
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -53,8 +54,8 @@ def delivery_store(*, body: bytes) -> tuple[int | None, bool]:
     """Store a verified delivery as received; returns (id, created).
 
     A body received before (Meta redelivers) is not stored again: its counter of
-    duplicates goes up and (None, False) comes back. Processing of a new delivery is
-    queued after commit.
+    duplicates goes up and (None, False) comes back. After commit, processing is
+    kicked (see :func:`processing_kick`).
     """
     digest = hashlib.sha256(body).hexdigest()
     table = WebhookDelivery._meta.db_table
@@ -69,11 +70,56 @@ def delivery_store(*, body: bytes) -> tuple[int | None, bool]:
     if row is None:
         WebhookDelivery.objects.filter(body_sha256=digest).update(duplicates=F("duplicates") + 1)
         return None, False
-    from waba_portal.webhooks.tasks import process_deliveries
+    transaction.on_commit(processing_kick)
+    return int(row[0]), True
 
-    delivery_id = int(row[0])
-    transaction.on_commit(lambda: _enqueue(process_deliveries, delivery_ids=[delivery_id]))
-    return delivery_id, True
+
+KICK_KEY = "webhooks:processing-kick"
+
+
+def processing_kick() -> None:
+    """Queue one draining task, unless one is queued or running already.
+
+    Under load thousands of deliveries arrive per minute; one task that drains them
+    in batches beats one task per delivery (each would find its delivery already taken
+    by a neighbour's batch). The key is refreshed while a drain runs and deleted when it
+    ends, after which the drain looks once more, so nothing that arrived meanwhile waits
+    for the sweeper.
+    """
+    if cache.add(KICK_KEY, 1, timeout=settings.WEBHOOK_KICK_TTL_SECONDS):
+        from waba_portal.webhooks.tasks import process_deliveries
+
+        _enqueue(process_deliveries)
+
+
+def deliveries_drain(*, max_seconds: float) -> tuple[ProcessReport, bool]:
+    """Process due deliveries batch after batch; returns the last report and whether
+    time ran out with work left (then the caller queues a follow-up)."""
+    deadline = time.monotonic() + max_seconds
+    total = ProcessReport()
+    while True:
+        cache.set(KICK_KEY, 1, timeout=settings.WEBHOOK_KICK_TTL_SECONDS)
+        report = deliveries_process()
+        _merge(total, report)
+        if report.deliveries == 0:
+            cache.delete(KICK_KEY)
+            report = deliveries_process()  # what arrived while the key was still set
+            _merge(total, report)
+            if report.deliveries == 0:
+                return total, False
+        if time.monotonic() > deadline:
+            return total, True
+
+
+def _merge(total: ProcessReport, report: ProcessReport) -> None:
+    total.deliveries += report.deliveries
+    total.changes += report.changes
+    total.events += report.events
+    total.processed += report.processed
+    total.retrying += report.retrying
+    total.dead += report.dead
+    if report.retry_at is not None:
+        total.retry_at = min(filter(None, [total.retry_at, report.retry_at]))
 
 
 def _enqueue(task: Any, **kwargs: Any) -> None:
@@ -339,9 +385,22 @@ def _record(
                 delivery.pk,
                 delivery.last_error.splitlines()[-1:] or "",
             )
-    WebhookDelivery.objects.bulk_update(
-        batch, ["status", "attempts", "next_attempt_at", "last_error", "processed_at"]
-    )
+    # Most deliveries end processed: one UPDATE for all of them; the few retrying or
+    # dead ones (each with its own error and time) get a bulk update of their own.
+    done = [d.pk for d in batch if d.status == DeliveryStatus.PROCESSED]
+    if done:
+        WebhookDelivery.objects.filter(pk__in=done).update(
+            status=DeliveryStatus.PROCESSED,
+            attempts=F("attempts") + 1,
+            next_attempt_at=None,
+            last_error="",
+            processed_at=now,
+        )
+    others = [d for d in batch if d.status != DeliveryStatus.PROCESSED]
+    if others:
+        WebhookDelivery.objects.bulk_update(
+            others, ["status", "attempts", "next_attempt_at", "last_error", "processed_at"]
+        )
     for delivery_id, e_i, c_i in dead_changes:
         WebhookChange.objects.filter(
             delivery_id=delivery_id, entry_index=e_i, change_index=c_i

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
 from waba_portal.webhooks import services
 
 
 @shared_task(name="webhooks.process_deliveries", acks_late=True, reject_on_worker_lost=True)
 def process_deliveries(delivery_ids: list[int] | None = None, force: bool = False) -> dict:
-    report = services.deliveries_process(delivery_ids=delivery_ids, force=force)
+    """Given ids (replays, retries, the sweeper): those. Without: drain what is due."""
+    if delivery_ids:
+        report = services.deliveries_process(delivery_ids=delivery_ids, force=force)
+    else:
+        report, more = services.deliveries_drain(max_seconds=settings.WEBHOOK_DRAIN_SECONDS)
+        if more:  # let other tasks of the queue run, then go on
+            process_deliveries.apply_async()
     if report.retrying and report.retry_at is not None:
         process_deliveries.apply_async(
             kwargs={"delivery_ids": report.retrying}, eta=report.retry_at
