@@ -313,3 +313,16 @@ def test_qr_codes_oba_health_media(mock_meta: Any, seeded: dict[str, Any], gc: G
     assert gc.waba_get(waba_id, fields="name")["name"] == "Renamed WABA"
     gc.subscribed_apps_unsubscribe(waba_id)
     assert gc.subscribed_apps_list(waba_id) == []
+
+
+def test_media_download_never_sends_the_token_to_a_foreign_host(mock_meta) -> None:  # type: ignore[no-untyped-def]
+    from waba_portal.graph.client import GraphClient
+
+    client = GraphClient(token="secret-token", base_url=mock_meta.base_url, version="v23.0")
+    for url in ("https://evil.example/steal", "ftp://lookaside.fbsbx.com/x", "/relative"):
+        try:
+            client.media_download(url)
+        except ValueError:
+            continue
+        raise AssertionError(f"token would have gone to {url}")
+    assert not any("evil" in r["path"] for r in mock_meta.requests())

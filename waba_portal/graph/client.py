@@ -1362,10 +1362,22 @@ class GraphClient:
             media_id, params=_drop_none({"phone_number_id": phone_number_id}), token=token
         )
 
+    # Hosts Meta serves media from; the token is sent to these (and our base URL) only.
+    MEDIA_HOST_SUFFIXES = (".fbsbx.com", ".facebook.com", ".fbcdn.net", ".whatsapp.net")
+
     def media_download(self, url: str, *, token: str | None = None) -> bytes:
-        """Download media bytes from the URL ``media_get`` returned (token required)."""
-        if not url.startswith(("http://", "https://")):
+        """Download media bytes from the URL ``media_get`` returned (token required).
+
+        The URL comes from Meta's answer, but it is still checked: the access token is
+        only ever sent to Meta's media hosts or the configured Graph host.
+        """
+        parsed = urlsplit(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ValueError("media_download needs an absolute URL")
+        host = parsed.hostname.lower()
+        own = urlsplit(self.base_url).hostname
+        if host != own and not host.endswith(self.MEDIA_HOST_SUFFIXES):
+            raise ValueError(f"refusing to send the access token to {host}")
         return self.request_raw("GET", url, token=token).content
 
     def media_delete(
