@@ -68,3 +68,13 @@ def test_troubleshooting_page_lists_every_entry(connected_waba: Connected) -> No
     page = client.get(f"/t/{connected_waba.tenant.slug}/settings/whatsapp/troubleshooting/")
     for key in ts.CATALOGUE:
         assert f'id="{key}"' in page.content.decode()
+
+
+def test_meta_status_values_are_shown_in_words(connected_waba: Connected) -> None:
+    c = connected_waba
+    with tenant_scope(c.tenant):
+        c.waba.business_verification_status = "pending_need_more_info"
+        c.waba.save()
+    page = page_of(c)
+    assert "More information needed" in page
+    assert ">pending_need_more_info<" not in page
