@@ -308,6 +308,10 @@ def test_a_used_code_cannot_connect_twice(world: World, mock_meta) -> None:  # t
     connect(login(world.owner), signup)
     again = onboarding_of(world, connect(login(world.owner), signup).json()["onboarding"])
     assert (again.status, again.problem) == (OnboardingStatus.FAILED, ts.SIGNUP_INCOMPLETE)
+    # What Meta said is kept for the user, without the code or the app secret in it.
+    assert again.error_message
+    assert signup["code"] not in again.error_message
+    assert "test-app-secret" not in again.error_message
 
 
 def test_token_without_access_to_numbers(world: World, mock_meta) -> None:  # type: ignore[no-untyped-def]
