@@ -122,11 +122,9 @@ def celery_worker_process(
 ) -> Iterator[WorkerProcess]:  # type: ignore[no-untyped-def]
     """A fresh worker for one test, with tasks sent to the broker (not run eagerly)."""
     celery_app.control.purge()
-    from django.core.cache import cache
+    from waba_portal.webhooks.services import kick_flag
 
-    from waba_portal.webhooks.services import KICK_KEY
-
-    cache.delete(KICK_KEY)  # a worker killed by an earlier test may have left it
+    kick_flag.release()  # a worker killed by an earlier test may have left it
     mail_dir = tmp_path / "mail"
     mail_dir.mkdir()
     env = {

@@ -261,6 +261,7 @@ WEBHOOK_RETRY_BASE_SECONDS = float(env("WEBHOOK_RETRY_BASE_SECONDS", "30"))
 WEBHOOK_STALE_SECONDS = int(env("WEBHOOK_STALE_SECONDS", "60"))  # sweeper picks up after this
 WEBHOOK_DRAIN_SECONDS = float(env("WEBHOOK_DRAIN_SECONDS", "20"))  # one task's share, then requeue
 WEBHOOK_KICK_TTL_SECONDS = int(env("WEBHOOK_KICK_TTL_SECONDS", "15"))
+WEBHOOK_KICK_LOCAL_SECONDS = float(env("WEBHOOK_KICK_LOCAL_SECONDS", "0.02"))
 
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -131,3 +131,20 @@ def test_malformed_json_with_a_valid_signature_is_400(client: Client, body: byte
 
 def test_other_methods_are_refused(client: Client) -> None:
     assert client.put("/webhooks/meta/", b"{}").status_code == 405
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dead_database_connection_is_replaced_and_nothing_is_lost(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The intake skips the per-request health check, so it must survive a stale link."""
+    from django.db import OperationalError, connection
+
+    from waba_portal.webhooks.services import delivery_store
+
+    connection.ensure_connection()
+    with pytest.raises(OperationalError), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+    delivery_id, created = delivery_store(body=samples.dumps(PAYLOAD))
+    assert created and WebhookDelivery.objects.filter(pk=delivery_id).exists()
+    assert "connection was stale" in caplog.text
