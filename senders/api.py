@@ -145,7 +145,7 @@ class WabaDetail(TenantAPIView):
 
 class PhoneNumberList(TenantAPIView):
     def get(self, request: Request) -> Response:
-        numbers = PhoneNumber.objects.select_related("waba")
+        numbers = selectors.phone_list()
         return Response(PhoneNumberSerializer(numbers, many=True, context=self.context()).data)
 
 

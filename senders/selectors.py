@@ -76,6 +76,10 @@ def waba_get(*, waba_pk: int) -> WhatsAppAccount | None:
     return WhatsAppAccount.objects.filter(pk=waba_pk).first()
 
 
+def phone_list() -> QuerySet[PhoneNumber]:
+    return PhoneNumber.objects.select_related("waba")
+
+
 def phone_get(*, phone_pk: int) -> PhoneNumber | None:
     return PhoneNumber.objects.select_related("waba").filter(pk=phone_pk).first()
 

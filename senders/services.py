@@ -31,6 +31,7 @@ from senders.models import (
     WhatsAppAccount,
 )
 from senders.selectors import meta_asset_owner
+from waba_portal import crypto
 from waba_portal.graph.client import GraphClient
 
 WABA_FIELDS = (
@@ -415,14 +416,17 @@ def waba_disconnect(*, actor: Membership, waba: WhatsAppAccount) -> WhatsAppAcco
         from senders.tasks import waba_unsubscribe_task
         from waba_portal.tasks import enqueue_on_commit
 
-        # Meta is told after commit; our side is disconnected whatever it answers.
-        enqueue_on_commit(waba_unsubscribe_task, require_tenant().pk, waba_id, str(token))
+        # Meta is told after commit; our side is disconnected whatever it answers. The
+        # token travels through the broker encrypted, like it is kept in the database.
+        enqueue_on_commit(
+            waba_unsubscribe_task, require_tenant().pk, waba_id, crypto.encrypt(str(token))
+        )
     return waba
 
 
-def waba_unsubscribe(*, waba_id: str, token: str) -> None:
+def waba_unsubscribe(*, waba_id: str, encrypted_token: str) -> None:
     """Unsubscribe our app from a WABA's webhooks (after a disconnect)."""
-    graph_client(token=token).subscribed_apps_unsubscribe(waba_id)
+    graph_client(token=crypto.decrypt(encrypted_token)).subscribed_apps_unsubscribe(waba_id)
 
 
 def waba_sync_request(*, actor: Membership, waba: WhatsAppAccount) -> None:

@@ -39,9 +39,9 @@ def onboarding_run_task(task: Any, tenant: Tenant, onboarding_id: int) -> None:
     retry_backoff=30,
     max_retries=5,
 )
-def waba_unsubscribe_task(tenant: Tenant, waba_id: str, token: str) -> None:
+def waba_unsubscribe_task(tenant: Tenant, waba_id: str, encrypted_token: str) -> None:
     try:
-        services.waba_unsubscribe(waba_id=waba_id, token=token)
+        services.waba_unsubscribe(waba_id=waba_id, encrypted_token=encrypted_token)
     except (ge.GraphAuthError, ge.GraphPermissionError, ge.GraphInvalidRequestError):
         return  # the app has no access any more: nothing is left to unsubscribe
 

@@ -44,7 +44,10 @@ def _secret_key() -> str:
     if key:
         return key
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off. Set SECRET_KEY in the environment "
+            "(production), or DEBUG=1 for a local run."
+        )
     # Local runs: generate one key and keep it, so sessions survive restarts.
     path = VAR_DIR / "secret_key"
     if not path.exists():

@@ -45,9 +45,15 @@ def test_production_settings_pass_the_deploy_check_without_warnings() -> None:
 
 
 def test_missing_secret_key_is_refused_when_debug_is_off() -> None:
-    result = run_manage("check", env={"ALLOWED_HOSTS": "x"})
+    result = run_manage("check", env={"ALLOWED_HOSTS": "x", "DEBUG": "0"})
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+
+
+def test_a_developer_shell_is_a_local_run() -> None:
+    """manage.py with neither SECRET_KEY nor DEBUG (a developer's shell) runs locally."""
+    result = run_manage("check", env={})
+    assert result.returncode == 0, result.stderr
 
 
 def test_local_defaults_need_no_server(tmp_path: Path) -> None:
@@ -68,6 +74,9 @@ def test_local_defaults_need_no_server(tmp_path: Path) -> None:
     result = run_manage("shell", "-v", "0", "-c", code, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "True"]
-    # The generated key is kept, so a second start uses the same one.
-    assert (tmp_path / "secret_key").read_text() == (tmp_path / "secret_key").read_text()
+    # The generated key is kept (owner-only), so a second start uses the same one.
+    key_code = "from django.conf import settings as s; print(s.SECRET_KEY)"
+    first = run_manage("shell", "-v", "0", "-c", key_code, env=env).stdout.strip()
+    second = run_manage("shell", "-v", "0", "-c", key_code, env=env).stdout.strip()
+    assert first == second == (tmp_path / "secret_key").read_text().strip()
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
