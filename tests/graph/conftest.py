@@ -15,17 +15,14 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
 
+from tests.contract_files import SPEC_PATH
 from waba_portal.graph import GraphClient, RetryPolicy
-
-SPEC_PATH = Path("/work/shared/meta/business-messaging-api_v23.0.yaml")
-NOTES_PATH = Path("/work/shared/meta/NOTES.md")
 
 TOKEN = "EAAtestTOKEN0123456789secret"
 APP_ID = "100000000000001"
@@ -179,6 +176,4 @@ def load_spec() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def spec() -> dict[str, Any]:
-    if not SPEC_PATH.exists():
-        pytest.skip("Meta OpenAPI spec not available")
     return load_spec()

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tests.contract_files import NOTES_PATH
 from waba_portal.graph import errors as E
 from waba_portal.graph.errors import (
     GraphAuthError,
@@ -23,7 +24,7 @@ from waba_portal.graph.errors import (
     subcode_catalogue,
 )
 
-from .conftest import NOTES_PATH, TOKEN
+from .conftest import TOKEN
 
 
 def envelope(code: int | None, subcode: int | None = None, **extra: object) -> dict:
@@ -219,7 +220,6 @@ def _notes_section_6() -> str:
     return text[start:end]
 
 
-@pytest.mark.skipif(not NOTES_PATH.exists(), reason="NOTES.md not available")
 def test_catalogue_covers_every_code_in_notes() -> None:
     section = _notes_section_6()
     synthetic = {1349174, 1349175, 1349176, 2446079, 2446080, 2388103}

@@ -1,6 +1,6 @@
 """Contract tests: the mock's Graph responses validate against the OpenAPI spec.
 
-The spec (``shared/meta/business-messaging-api_v23.0.yaml``) is loaded once per session.
+The spec (``docs/meta/business-messaging-api_v23.0.yaml``) is loaded once per session.
 Each case names the spec operation (path template + method), performs the real call on the
 mock and validates the JSON body against that operation's response schema with jsonschema
 (Draft 2020-12; ``#/components/...`` refs resolved through a ``referencing`` registry).
@@ -26,19 +26,12 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from tests.contract_files import SPEC_PATH as DEFAULT_SPEC_PATH
 from waba_portal.mock_meta.control_client import MockMeta
 
 from .conftest import Graph
 
-SPEC_PATH = Path(
-    os.environ.get(
-        "META_SPEC_PATH",
-        Path(__file__).resolve().parents[3]
-        / "shared"
-        / "meta"
-        / "business-messaging-api_v23.0.yaml",
-    )
-)
+SPEC_PATH = Path(os.environ.get("META_SPEC_PATH", str(DEFAULT_SPEC_PATH)))
 SPEC_URI = "urn:meta-spec"
 
 
