@@ -353,3 +353,29 @@ def test_endpoint_to_inbox_in_one_go(client: Client, routed: Routed) -> None:
     )
     assert response.status_code == 200
     assert [m.text for m in messages_of(r.world.tenant)] == ["via http"]
+
+
+@pytest.mark.parametrize("redis_url", ["", "redis"])
+def test_the_processing_flag_with_and_without_redis(settings, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Local runs keep the flag in the cache, deployments in Redis; both must work."""
+    settings.WEBHOOK_KICK_LOCAL_SECONDS = 0
+    if not redis_url:
+        settings.REDIS_URL = ""
+    flag = services._KickFlag()
+    flag.release()
+    assert flag.claim() is True
+    assert flag.claim() is False  # set: nobody else queues a drain
+    flag.refresh()
+    flag.release()
+    assert flag.claim() is True
+    flag.release()
+
+
+def test_a_process_that_saw_the_flag_skips_redis_for_a_moment(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.WEBHOOK_KICK_LOCAL_SECONDS = 60
+    flag = services._KickFlag()
+    flag.release()
+    assert flag.claim() is True
+    flag.release()
+    assert flag.claim() is False  # within the window: not asked again
+    assert flag.kick_grace > settings.WEBHOOK_KICK_LOCAL_SECONDS

@@ -153,7 +153,7 @@ class _KickFlag:
 
     def release(self) -> None:
         if self._redis is None:
-            kick_flag.release()
+            cache.delete(KICK_KEY)
         else:
             self._redis.delete(self._key)
 
