@@ -1,12 +1,19 @@
-"""The one endpoint: handshake, signatures, limits, storage before anything else."""
+"""The one endpoint: handshake, signatures, limits, storage before anything else.
+
+Meta's POSTs are answered in front of Django (``waba_portal.webhooks.intake``); the
+Django view answers the same way for the test client and ASGI. Every POST test runs
+through both entrances: ``view`` (Django's test client) and ``wsgi`` (the production
+WSGI application, as gunicorn calls it).
+"""
 
 from __future__ import annotations
 
 import pytest
+from django.core import signals
 from django.core.cache import cache
 from django.test import Client
 
-from tests.webhooks.conftest import post_signed
+from tests.webhooks.conftest import WsgiClient, post_signed
 from waba_portal.graph.webhooks import sign_payload
 from waba_portal.webhooks import samples
 from waba_portal.webhooks.models import WebhookDelivery
@@ -19,8 +26,13 @@ PAYLOAD = samples.envelope(
 )
 
 
-def test_verification_handshake_echoes_the_challenge(client: Client) -> None:
-    ok = client.get(
+@pytest.fixture(params=["view", "wsgi"])
+def endpoint(request: pytest.FixtureRequest, client: Client) -> Client | WsgiClient:
+    return client if request.param == "view" else WsgiClient()
+
+
+def test_verification_handshake_echoes_the_challenge(endpoint: Client) -> None:
+    ok = endpoint.get(
         "/webhooks/meta/",
         {
             "hub.mode": "subscribe",
@@ -41,30 +53,30 @@ def test_verification_handshake_echoes_the_challenge(client: Client) -> None:
         {"hub.verify_token": "test-verify-token"},
     ],
 )
-def test_verification_handshake_refuses_mismatch(client: Client, params: dict) -> None:
-    assert client.get("/webhooks/meta/", params).status_code == 403
+def test_verification_handshake_refuses_mismatch(endpoint: Client, params: dict) -> None:
+    assert endpoint.get("/webhooks/meta/", params).status_code == 403
 
 
-def test_valid_delivery_is_stored_raw_and_answered_200(client: Client) -> None:
+def test_valid_delivery_is_stored_raw_and_answered_200(endpoint: Client) -> None:
     body = samples.dumps(PAYLOAD)
-    response = post_signed(client, body)
+    response = post_signed(endpoint, body)
     assert response.status_code == 200
     delivery = WebhookDelivery.objects.get()
     assert bytes(delivery.body) == body
     assert response.json() == {"stored": True, "id": delivery.pk}
 
 
-def test_redelivery_of_the_same_body_is_counted_not_stored_twice(client: Client) -> None:
+def test_redelivery_of_the_same_body_is_counted_not_stored_twice(endpoint: Client) -> None:
     body = samples.dumps(PAYLOAD)
-    post_signed(client, body)
-    again = post_signed(client, body)
+    post_signed(endpoint, body)
+    again = post_signed(endpoint, body)
     assert again.status_code == 200
     assert again.json()["stored"] is False
     assert WebhookDelivery.objects.count() == 1
     assert WebhookDelivery.objects.get().duplicates == 1
 
 
-def _post_raw(client: Client, body: bytes, signature: str | None):  # type: ignore[no-untyped-def]
+def _post_raw(client: Client | WsgiClient, body: bytes, signature: str | None):  # type: ignore[no-untyped-def]
     headers = {} if signature is None else {"X-Hub-Signature-256": signature}
     return client.post("/webhooks/meta/", body, content_type="application/json", headers=headers)
 
@@ -81,7 +93,7 @@ def _post_raw(client: Client, body: bytes, signature: str | None):  # type: igno
     ],
 )
 def test_bad_signatures_are_refused_counted_and_not_stored(
-    client: Client, case: str, status: int, reason: str
+    endpoint: Client, case: str, status: int, reason: str
 ) -> None:
     cache.clear()
     body = samples.dumps(PAYLOAD)
@@ -94,14 +106,14 @@ def test_bad_signatures_are_refused_counted_and_not_stored(
         "non_hex": ("sha256=" + "z" * 64, body),
         "short": ("sha256=abcd", body),
     }[case]
-    response = _post_raw(client, sent, signature)
+    response = _post_raw(endpoint, sent, signature)
     assert response.status_code == status
     assert response.json()["error"]["code"] == f"signature_{reason}"
     assert WebhookDelivery.objects.count() == 0
     assert signature_failures()[reason] == 1
 
 
-def test_oversize_body_is_refused_with_413(client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+def test_oversize_body_is_refused_with_413(endpoint: Client, settings) -> None:  # type: ignore[no-untyped-def]
     settings.WEBHOOK_MAX_BODY_BYTES = 1024
     body = samples.dumps(
         samples.envelope(
@@ -115,22 +127,22 @@ def test_oversize_body_is_refused_with_413(client: Client, settings) -> None:  #
             )
         )
     )
-    response = post_signed(client, body)
+    response = post_signed(endpoint, body)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_large"
     assert WebhookDelivery.objects.count() == 0
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"\xff\xfe"])
-def test_malformed_json_with_a_valid_signature_is_400(client: Client, body: bytes) -> None:
-    response = post_signed(client, body)
+def test_malformed_json_with_a_valid_signature_is_400(endpoint: Client, body: bytes) -> None:
+    response = post_signed(endpoint, body)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "malformed_json"
     assert WebhookDelivery.objects.count() == 0
 
 
-def test_other_methods_are_refused(client: Client) -> None:
-    assert client.put("/webhooks/meta/", b"{}").status_code == 405
+def test_other_methods_are_refused(endpoint: Client) -> None:
+    assert endpoint.put("/webhooks/meta/", b"{}").status_code == 405
 
 
 @pytest.mark.django_db(transaction=True)
@@ -148,3 +160,85 @@ def test_a_dead_database_connection_is_replaced_and_nothing_is_lost(
     delivery_id, created = delivery_store(body=samples.dumps(PAYLOAD))
     assert created and WebhookDelivery.objects.filter(pk=delivery_id).exists()
     assert "connection was stale" in caplog.text
+
+
+# --- The entrance in front of Django ------------------------------------------------------
+
+
+def test_the_wsgi_entrance_answers_without_django_and_sends_request_signals() -> None:
+    """POSTs skip the middleware chain (no session cookie, no Vary: Cookie) yet keep
+    the request signals that recycle database connections."""
+    seen: list[str] = []
+
+    def started(**kwargs: object) -> None:
+        seen.append("started")
+
+    def finished(**kwargs: object) -> None:
+        seen.append("finished")
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    try:
+        response = post_signed(WsgiClient(), samples.dumps(PAYLOAD))
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+    assert response.status_code == 200
+    assert seen == ["started", "finished"]
+    assert response["Content-Type"] == "application/json"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "Vary" not in response.headers and "Set-Cookie" not in response.headers
+    assert WebhookDelivery.objects.count() == 1
+
+
+def test_requests_django_would_redirect_or_refuse_are_left_to_django(settings) -> None:  # type: ignore[no-untyped-def]
+    body = samples.dumps(PAYLOAD)
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    plain = post_signed(WsgiClient(fresh=True), body)
+    assert plain.status_code == 301
+    assert plain["Location"] == "https://testserver/webhooks/meta/"
+    assert WebhookDelivery.objects.count() == 0
+
+    behind_proxy = post_signed(WsgiClient(fresh=True), body, **{"X-Forwarded-Proto": "https"})
+    assert behind_proxy.status_code == 200
+    assert WebhookDelivery.objects.count() == 1
+
+    settings.SECURE_SSL_REDIRECT = False
+    unknown_host = post_signed(WsgiClient(host="evil.example"), samples.dumps(PAYLOAD | {"x": 1}))
+    assert unknown_host.status_code == 400  # Django's DisallowedHost
+    assert WebhookDelivery.objects.count() == 1
+
+
+def test_a_body_shorter_than_its_content_length_is_not_waited_for() -> None:
+    """On servers that do not end the input stream, reads stop at Content-Length."""
+    import io
+
+    from waba_portal.webhooks.intake import _reader
+
+    stream = io.BytesIO(b'{"a": 1}EXTRA BYTES OF THE NEXT REQUEST')
+    read = _reader({"wsgi.input": stream, "CONTENT_LENGTH": "8"})
+    assert read(1_000_000) == b'{"a": 1}'
+    assert read(10) == b""
+    assert _reader({"wsgi.input": io.BytesIO(b"x"), "CONTENT_LENGTH": ""})(10) == b""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_failure_answers_500_and_stores_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Meta retries anything but a 200: the answer must not claim the delivery was kept."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET default_transaction_read_only = on")
+    try:
+        response = post_signed(WsgiClient(), samples.dumps(PAYLOAD))
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET default_transaction_read_only = off")
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "server_error"
+    assert "webhook intake failed" in caplog.text
+    assert "read-only" in caplog.text
+    assert WebhookDelivery.objects.count() == 0

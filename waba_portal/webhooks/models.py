@@ -64,7 +64,9 @@ FINAL_CHANGE_STATUSES = frozenset(
 class WebhookChange(models.Model):
     """The outcome of one ``entry[i].changes[j]`` of a delivery."""
 
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="changes")
+    delivery = models.ForeignKey(  # indexed by the unique constraint, which leads with it
+        WebhookDelivery, on_delete=models.CASCADE, related_name="changes", db_index=False
+    )
     entry_index = models.PositiveIntegerField()
     change_index = models.PositiveIntegerField()
     field = models.CharField(max_length=64)

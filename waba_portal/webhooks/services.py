@@ -368,10 +368,15 @@ def deliveries_process(
         if not batch:
             return report
 
-        previous = {
-            (c.delivery_id, c.entry_index, c.change_index): c
-            for c in WebhookChange.objects.filter(delivery__in=batch)
-        }
+        # Outcomes are written in the transaction that counts the attempt: a delivery
+        # never tried has none (most of them). A replay resets the count but forces.
+        tried = [d for d in batch if d.attempts > 0 or force]
+        previous = {}
+        if tried:
+            previous = {
+                (c.delivery_id, c.entry_index, c.change_index): c
+                for c in WebhookChange.objects.filter(delivery__in=tried)
+            }
         works: list[_ChangeWork] = []
         for delivery in batch:
             try:

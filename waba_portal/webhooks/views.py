@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -16,12 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from waba_portal.graph.webhooks import SignatureResult, check_signature, verify_subscription
-from waba_portal.webhooks import selectors, services
-
-
-def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+from waba_portal.graph.webhooks import verify_subscription
+from waba_portal.webhooks import intake, selectors, services
 
 
 @csrf_exempt
@@ -38,33 +33,12 @@ def meta_webhook(request: HttpRequest) -> HttpResponse:
             return HttpResponse("verification failed", status=403, content_type="text/plain")
         return HttpResponse(challenge, content_type="text/plain")
 
-    limit = settings.WEBHOOK_MAX_BODY_BYTES
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit:
-        return _error(413, "too_large", f"bodies above {limit} bytes are refused")
-    body = request.read(limit + 1)
-    if len(body) > limit:
-        return _error(413, "too_large", f"bodies above {limit} bytes are refused")
-
-    result = check_signature(
-        body, request.headers.get("X-Hub-Signature-256"), settings.META_APP_SECRET
+    answer = intake.answer_post(
+        declared_length=intake.declared_length(request.META.get("CONTENT_LENGTH")),
+        read=request.read,
+        signature=request.headers.get("X-Hub-Signature-256"),
     )
-    if result is not SignatureResult.VALID:
-        services.signature_failure_count(reason=result.value)
-        status = 401 if result is SignatureResult.MISSING else 403
-        return _error(status, f"signature_{result.value}", "X-Hub-Signature-256 is not valid")
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return _error(400, "malformed_json", "the body is not JSON")
-    if not isinstance(payload, dict):
-        return _error(400, "malformed_json", "the body is not a JSON object")
-
-    delivery_id, created = services.delivery_store(body=body)
-    return JsonResponse({"stored": created, "id": delivery_id})
+    return JsonResponse(answer.body, status=answer.status)
 
 
 # --- Staff ---------------------------------------------------------------------------

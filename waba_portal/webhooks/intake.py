@@ -1,0 +1,189 @@
+"""The webhook POST: checked, stored and answered, from plain WSGI or from Django's view.
+
+Meta's POSTs carry no session, no user, no language and no tenant in the URL, so
+Django's middleware chain has nothing to do for them; on this endpoint it cost about as
+much as our own work. :class:`WebhookIntake` wraps the WSGI application
+(``waba_portal.wsgi``) and answers ``POST /webhooks/meta/`` itself, with
+:func:`answer_post`; everything else, the verification GET included, goes to Django.
+The Django view calls :func:`answer_post` too, so the test client, ASGI and the fast
+path give the same answers.
+
+The fast path takes only requests that Django would have handed to the view: a secure
+request when ``SECURE_SSL_REDIRECT`` is on, and a host from ``ALLOWED_HOSTS``. Any
+other request goes to Django, which redirects or refuses it as usual. Like Django's own
+handler it sends ``request_started`` and ``request_finished``, so database connections
+are kept and recycled by the same rules.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core import signals
+from django.http.request import split_domain_port, validate_host
+from django.urls import reverse
+
+from waba_portal.graph.webhooks import SignatureResult, check_signature
+from waba_portal.webhooks import services
+
+logger = logging.getLogger(__name__)
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+
+    @classmethod
+    def error(cls, status: int, code: str, message: str) -> Answer:
+        return cls(status, {"error": {"code": code, "message": message}})
+
+    def content(self) -> bytes:
+        return json.dumps(self.body, separators=(",", ":")).encode()
+
+
+def answer_post(
+    *, declared_length: int, read: Callable[[int], bytes], signature: str | None
+) -> Answer:
+    """Check a webhook POST and store it; nothing else happens before the answer.
+
+    ``read(n)`` returns at most ``n`` bytes of the body. Checks run in this order:
+    size (413), signature (401 missing, 403 otherwise; counted, nothing stored), JSON
+    (400), then the raw body is stored once (see :func:`services.delivery_store`).
+    """
+    limit = settings.WEBHOOK_MAX_BODY_BYTES
+    if declared_length > limit:
+        return _too_large(limit)
+    body = read(limit + 1)
+    if len(body) > limit:
+        return _too_large(limit)
+
+    result = check_signature(body, signature, settings.META_APP_SECRET)
+    if result is not SignatureResult.VALID:
+        services.signature_failure_count(reason=result.value)
+        status = 401 if result is SignatureResult.MISSING else 403
+        return Answer.error(status, f"signature_{result.value}", "X-Hub-Signature-256 is not valid")
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return Answer.error(400, "malformed_json", "the body is not JSON")
+    if not isinstance(payload, dict):
+        return Answer.error(400, "malformed_json", "the body is not a JSON object")
+
+    delivery_id, created = services.delivery_store(body=body)
+    return Answer(200, {"stored": created, "id": delivery_id})
+
+
+def _too_large(limit: int) -> Answer:
+    return Answer.error(413, "too_large", f"bodies above {limit} bytes are refused")
+
+
+def declared_length(value: str | None) -> int:
+    try:
+        return max(int(value or 0), 0)
+    except ValueError:
+        return 0
+
+
+class WebhookIntake:
+    """WSGI middleware answering Meta's webhook POSTs without Django's request cycle."""
+
+    def __init__(self, application: WSGIApp) -> None:
+        self.application = application
+        self._path: str | None = None
+
+    @property
+    def path(self) -> str:
+        if self._path is None:
+            self._path = reverse("webhooks:meta")
+        return self._path
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if (
+            environ.get("REQUEST_METHOD") != "POST"
+            or environ.get("PATH_INFO") != self.path
+            or not self._reaches_view(environ)
+        ):
+            return self.application(environ, start_response)
+
+        signals.request_started.send(sender=self.__class__, environ=environ)
+        try:
+            answer = answer_post(
+                declared_length=declared_length(environ.get("CONTENT_LENGTH")),
+                read=_reader(environ),
+                signature=environ.get("HTTP_X_HUB_SIGNATURE_256"),
+            )
+        except Exception:
+            # Meta retries anything but a 200; the body was not stored, or was stored whole.
+            logger.exception("webhook intake failed")
+            answer = Answer.error(500, "server_error", "the delivery could not be stored")
+        finally:
+            signals.request_finished.send(sender=self.__class__)
+
+        content = answer.content()
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(content)))]
+        if settings.SECURE_CONTENT_TYPE_NOSNIFF:
+            headers.append(("X-Content-Type-Options", "nosniff"))
+        start_response(f"{answer.status} {_REASONS.get(answer.status, '')}".rstrip(), headers)
+        return [content]
+
+    @staticmethod
+    def _reaches_view(environ: dict[str, Any]) -> bool:
+        """Whether Django would hand this request to the view (else Django answers it)."""
+        if settings.SECURE_SSL_REDIRECT and not _is_secure(environ):
+            return False
+        if settings.USE_X_FORWARDED_HOST and "HTTP_X_FORWARDED_HOST" in environ:
+            return False
+        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+        domain, _port = split_domain_port(host)
+        return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
+
+
+def _is_secure(environ: dict[str, Any]) -> bool:
+    if environ.get("wsgi.url_scheme") == "https":
+        return True
+    header = settings.SECURE_PROXY_SSL_HEADER
+    if not header:
+        return False
+    name, secure_value = header
+    value = environ.get(name)
+    return value is not None and value.split(",", 1)[0].strip() == secure_value
+
+
+def _reader(environ: dict[str, Any]) -> Callable[[int], bytes]:
+    """``read(n)`` on the request body, never past its Content-Length.
+
+    Servers that end the input stream themselves (gunicorn, with chunked bodies too)
+    say so with ``wsgi.input_terminated``; on the others a read past the declared
+    length would wait for bytes that never come.
+    """
+    stream = environ["wsgi.input"]
+    if environ.get("wsgi.input_terminated"):
+        return stream.read  # type: ignore[no-any-return]
+    remaining = declared_length(environ.get("CONTENT_LENGTH"))
+
+    def read(size: int) -> bytes:
+        nonlocal remaining
+        chunk = stream.read(min(size, remaining)) if remaining > 0 else b""
+        remaining -= len(chunk)
+        return chunk  # type: ignore[no-any-return]
+
+    return read
+
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    413: "Request Entity Too Large",
+    500: "Internal Server Error",
+}
