@@ -15,10 +15,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench import infra, report
+from bench import infra, payloads, report
 
 RESULTS = Path(__file__).resolve().parent / "results"
 STAGES = ("intake", "e2e", "replay")
+DEFAULT_BATCHING = "1,light,10-100"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,6 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=int, help="intake: hello/webhook phase pairs (3)")
     p.add_argument("--duration", type=float, help="intake: seconds per phase (10)")
     p.add_argument("--events", type=int, help="end to end: events, and baseline rows (8000)")
+    p.add_argument(
+        "--batching",
+        default=DEFAULT_BATCHING,
+        help="end to end: events per POST, one run each: light (60%% one, else 2-5), N, "
+        f"or A-B; comma-separated ({DEFAULT_BATCHING})",
+    )
     p.add_argument("--replay-events", type=int, help="replay: events of the stream (2000)")
     p.add_argument("--processes", type=int, default=2, help="load generator processes")
     p.add_argument("--threads", type=int, default=4, help="connections per process")
@@ -65,6 +72,10 @@ def run(args: argparse.Namespace, stamp: str, logs: Path) -> dict[str, Any]:
     duration = args.duration or (3.0 if quick else 10.0)
     events = args.events or (1500 if quick else 8000)
     replay_events = args.replay_events or (400 if quick else 2000)
+    try:
+        batchings = [payloads.Batching.parse(b) for b in args.batching.split(",") if b.strip()]
+    except ValueError as exc:
+        raise infra.BenchError(str(exc)) from exc
     stages_wanted = {s.strip() for s in args.stages.split(",") if s.strip()}
     unknown = stages_wanted - set(STAGES)
     if unknown:
@@ -142,8 +153,14 @@ def run(args: argparse.Namespace, stamp: str, logs: Path) -> dict[str, Any]:
             _log(f"worker: {results['meta']['worker']}")
             procs.start_worker(concurrency=args.worker_concurrency, loglevel=args.worker_loglevel)
         if "e2e" in stages_wanted:
-            _log(f"end to end: {events} events")
-            results["e2e"] = stages.e2e_stage(ctx, events=events, timeout=max(300, events / 20))
+            results["e2e"] = []
+            for batching in batchings:
+                _log(f"end to end: {events} events, batching {batching.name}")
+                results["e2e"].append(
+                    stages.e2e_stage(
+                        ctx, events=events, timeout=max(300, events / 20), batching=batching
+                    )
+                )
         if "replay" in stages_wanted:
             _log(f"replay: {replay_events} events in order, then redelivered 3x")
             results["replay"] = stages.replay_stage(ctx, events=replay_events, timeout=600)

@@ -120,8 +120,41 @@ class Stream:
         return counts
 
 
+@dataclass(frozen=True)
+class Batching:
+    """How many events Meta puts in one POST: ``light`` (60% one, else 2-5), ``N``
+    (exactly N) or ``A-B`` (uniform between A and B)."""
+
+    name: str = "light"
+
+    def size(self, rng: random.Random) -> int:
+        if self.name == "light":
+            return 1 if rng.random() < 0.6 else rng.randint(2, 5)
+        low, _, high = self.name.partition("-")
+        return rng.randint(int(low), int(high or low))
+
+    @classmethod
+    def parse(cls, name: str) -> Batching:
+        batching = cls(name.strip())
+        low, _, high = batching.name.partition("-")
+        try:
+            batching.size(random.Random(0))
+            valid = batching.name == "light" or 1 <= int(low) <= int(high or low)
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ValueError(f"not a batching: {name!r} (light, N or A-B, N >= 1)")
+        return batching
+
+
 def conversation_stream(
-    routing: Routing, *, events: int, seed: int = 7, prefix: str = "E2E", lag: int = 40
+    routing: Routing,
+    *,
+    events: int,
+    seed: int = 7,
+    prefix: str = "E2E",
+    lag: int = 40,
+    batching: Batching = Batching(),
 ) -> Stream:
     """About ``events`` events in the order Meta would send them.
 
@@ -179,7 +212,7 @@ def conversation_stream(
 
     i = 0
     while i < len(timeline):
-        n = 1 if rng.random() < 0.6 else rng.randint(2, 5)
+        n = batching.size(rng)
         chunk = [value for _, _, value, _ in timeline[i : i + n]]
         i += n
         shape = rng.random()

@@ -354,9 +354,13 @@ def _posted(thread: threading.Thread, box: dict[str, Any]) -> loadgen.LoadResult
     return result
 
 
-def e2e_stage(ctx: Context, *, events: int, timeout: float) -> dict[str, Any]:
+def e2e_stage(
+    ctx: Context, *, events: int, timeout: float, batching: payloads.Batching
+) -> dict[str, Any]:
     """N events through the endpoint, the queue and the worker into the inbox tables."""
-    stream = payloads.conversation_stream(ctx.routing, events=events, prefix="E2E")
+    stream = payloads.conversation_stream(
+        ctx.routing, events=events, prefix="E2E", batching=batching
+    )
     pipeline_reset()
     outbound_seed(ctx, stream)
     bodies = [d.body for d in stream.deliveries]
@@ -367,6 +371,7 @@ def e2e_stage(ctx: Context, *, events: int, timeout: float) -> dict[str, Any]:
     state, expected = stream_state(ctx), stream_expected(stream)
     seconds = wait.at - posted.start
     return {
+        "batching": batching.name,
         "events": stream.events,
         "deliveries": len(bodies),
         "changes": stream.changes,

@@ -22,7 +22,8 @@ class DeliveryStatus(models.TextChoices):
 
 
 class WebhookDelivery(models.Model):
-    # No index of its own: lists go by id, and open deliveries by the partial index.
+    # No index of its own: lists go by id, and open deliveries by the partial index,
+    # which the worker scans in id order (see services.deliveries_process).
     received_at = models.DateTimeField()
     body = models.BinaryField()
     body_sha256 = models.CharField(max_length=64, unique=True)
@@ -38,7 +39,7 @@ class WebhookDelivery(models.Model):
     class Meta:
         indexes = [
             models.Index(
-                fields=["status", "received_at"],
+                fields=["status", "id"],
                 condition=~models.Q(status="processed"),
                 name="webhook_delivery_open",
             ),
