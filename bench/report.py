@@ -95,21 +95,30 @@ def table(results: dict[str, Any]) -> str:
     ]
     intake = results.get("intake")
     if intake:
-        h, w = intake["hello"], intake["intake"]
-        hello_count = f"{h['requests']} ({h['errors']})"
-        intake_count = f"{w['requests']} ({w['errors']})"
+        phases = [intake["hello"], intake["intake"], intake["via_django"]]
+
+        def row(label: str, cells: list[str]) -> str:
+            return f"  {label:28}" + "".join(f"{c:>14}" for c in cells)
+
         lines += [
-            "Intake (same gunicorn, same load, alternating "
-            f"{intake['rounds']}x{intake['seconds_per_phase']:g} s phases)",
-            f"  {'':28}{'hello-world':>14}{'webhook':>14}{'ratio':>10}",
-            f"  {'requests/s':28}{_num(h['rps']):>14}{_num(w['rps']):>14}"
-            f"{_num(intake['ratio'], 2) + 'x':>10}",
-            f"  {'p50 latency (ms)':28}{_num(h['p50_ms']):>14}{_num(w['p50_ms']):>14}",
-            f"  {'p99 latency (ms)':28}{_num(h['p99_ms']):>14}{_num(w['p99_ms']):>14}",
-            f"  {'max latency (ms)':28}{_num(h['max_ms']):>14}{_num(w['max_ms']):>14}",
-            f"  {'requests (errors)':28}{hello_count:>14}{intake_count:>14}",
-            f"  {'load generator CPU share':28}{_num(h['loadgen_cpu_share'] * 100) + '%':>14}"
-            f"{_num(w['loadgen_cpu_share'] * 100) + '%':>14}",
+            "Intake (same gunicorn, same load, "
+            f"{intake['rounds']} rounds of {intake['seconds_per_phase']:g} s phases in turn)",
+            row("", ["hello-world", "webhook", "via Django"]),
+            row("requests/s", [_num(p["rps"]) for p in phases]),
+            row(
+                "ratio to hello-world",
+                ["", f"{intake['ratio']:.2f}x", f"{intake['ratio_via_django']:.2f}x"],
+            ),
+            row("p50 latency (ms)", [_num(p["p50_ms"]) for p in phases]),
+            row("p99 latency (ms)", [_num(p["p99_ms"]) for p in phases]),
+            row("max latency (ms)", [_num(p["max_ms"]) for p in phases]),
+            row("requests (errors)", [f"{p['requests']} ({p['errors']})" for p in phases]),
+            row(
+                "load generator CPU share",
+                [_num(p["loadgen_cpu_share"] * 100) + "%" for p in phases],
+            ),
+            "  webhook: the production path (answered in front of Django's middleware);",
+            "  via Django: the same view behind every middleware, for comparison",
             f"  deliveries stored = 200 answers: {_yes(intake['stored_matches_answers'])} "
             f"({intake['stored_deliveries']}); body {intake['bytes_per_body_avg']:.0f} B avg",
             "",

@@ -28,6 +28,8 @@ from waba_portal.webhooks.models import WebhookChange, WebhookDelivery
 
 HELLO_PATH = "/bench/hello/"
 WEBHOOK_PATH = "/webhooks/meta/"
+# The same view behind Django's middleware, for comparison (bench/urls.py).
+WEBHOOK_VIA_DJANGO_PATH = "/bench/webhook-via-django/"
 DELIVERY = WebhookDelivery._meta.db_table
 CHANGE = WebhookChange._meta.db_table
 MESSAGE = Message._meta.db_table
@@ -256,26 +258,35 @@ def _summary(results: list[loadgen.LoadResult]) -> dict[str, Any]:
 
 
 def intake_stage(ctx: Context, *, rounds: int, duration: float, warmup: float) -> dict[str, Any]:
-    """Hello-world and the webhook endpoint, alternately, with the same load."""
+    """Hello-world, the webhook endpoint, and the same view behind Django's middleware,
+    in turn (the order rotating each round), with the same load."""
     templates = payloads.intake_templates(ctx.routing)
-    targets = [("hello", HELLO_PATH), ("intake", WEBHOOK_PATH)]
+    targets = [
+        ("hello", HELLO_PATH),
+        ("intake", WEBHOOK_PATH),
+        ("via_django", WEBHOOK_VIA_DJANGO_PATH),
+    ]
     for _, path in targets:
         loadgen.run(ctx.spec(path, duration=warmup, templates=templates))
     before = _scalar(f"SELECT count(*) FROM {DELIVERY}")  # noqa: S608
     results: dict[str, list[loadgen.LoadResult]] = {name: [] for name, _ in targets}
     for r in range(rounds):
-        for name, path in targets if r % 2 == 0 else targets[::-1]:
+        shift = r % len(targets)
+        for name, path in targets[shift:] + targets[:shift]:
             results[name].append(
                 loadgen.run(ctx.spec(path, duration=duration, templates=templates))
             )
     hello, intake = _summary(results["hello"]), _summary(results["intake"])
+    via_django = _summary(results["via_django"])
     stored = _scalar(f"SELECT count(*) FROM {DELIVERY}") - before  # noqa: S608
     return {
         "hello": hello,
         "intake": intake,
+        "via_django": via_django,
         "ratio": intake["rps"] / hello["rps"] if hello["rps"] else 0.0,
+        "ratio_via_django": via_django["rps"] / hello["rps"] if hello["rps"] else 0.0,
         "stored_deliveries": stored,
-        "stored_matches_answers": stored == intake["requests"],
+        "stored_matches_answers": stored == intake["requests"] + via_django["requests"],
         "bytes_per_body_avg": sum(map(len, templates)) / len(templates),
         "rounds": rounds,
         "seconds_per_phase": duration,

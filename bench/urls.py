@@ -1,10 +1,15 @@
-"""The project's URLs plus ``/bench/hello/``, served by the same gunicorn process."""
+"""The project's URLs plus the bench's own two, served by the same gunicorn process.
+
+``/bench/webhook-via-django/`` is the webhook view at a path the intake wrapper does not
+take, so it runs behind Django's middleware: what the endpoint cost before the wrapper.
+"""
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
 from waba_portal.urls import urlpatterns as project_urlpatterns
+from waba_portal.webhooks.views import meta_webhook
 
 
 @csrf_exempt
@@ -13,4 +18,8 @@ def hello(request: HttpRequest) -> HttpResponse:
     return HttpResponse("hello", content_type="text/plain")
 
 
-urlpatterns = [path("bench/hello/", hello, name="bench_hello"), *project_urlpatterns]
+urlpatterns = [
+    path("bench/hello/", hello, name="bench_hello"),
+    path("bench/webhook-via-django/", meta_webhook, name="bench_webhook_via_django"),
+    *project_urlpatterns,
+]

@@ -72,6 +72,9 @@ def message_statuses_apply(*, events: Sequence[wh.MessageStatus]) -> None:
         current = best.get(e.message_id)
         if current is None or wh.status_rank(e.status) > wh.status_rank(current.status):
             best[e.message_id] = e
+    # Our own outbound messages have their rows already: one read finds the few that
+    # do not, rather than an INSERT … ON CONFLICT attempted for every report.
+    known = set(Message.objects.filter(wamid__in=list(best)).values_list("wamid", flat=True))
     Message.objects.bulk_create(
         [
             Message(
@@ -84,9 +87,10 @@ def message_statuses_apply(*, events: Sequence[wh.MessageStatus]) -> None:
                 status=MessageStatus.QUEUED,
                 status_rank=wh.status_rank("queued"),
             )
-            for e in best.values()
+            for wamid, e in best.items()
+            if wamid not in known
         ],
-        ignore_conflicts=True,
+        ignore_conflicts=True,  # another worker may write the same one meanwhile
         batch_size=500,
     )
     by_status: dict[str, list[str]] = defaultdict(list)

@@ -263,6 +263,8 @@ WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "6"))  # then a dead lett
 WEBHOOK_RETRY_BASE_SECONDS = float(env("WEBHOOK_RETRY_BASE_SECONDS", "30"))
 WEBHOOK_STALE_SECONDS = int(env("WEBHOOK_STALE_SECONDS", "60"))  # sweeper picks up after this
 WEBHOOK_DRAIN_SECONDS = float(env("WEBHOOK_DRAIN_SECONDS", "20"))  # one task's share, then requeue
+# After a batch that was not full, the worker waits this long before claiming the next.
+WEBHOOK_BATCH_WAIT_SECONDS = float(env("WEBHOOK_BATCH_WAIT_SECONDS", "0.05"))
 WEBHOOK_KICK_TTL_SECONDS = int(env("WEBHOOK_KICK_TTL_SECONDS", "15"))
 WEBHOOK_KICK_LOCAL_SECONDS = float(env("WEBHOOK_KICK_LOCAL_SECONDS", "0.02"))
 

@@ -185,6 +185,11 @@ def deliveries_drain(*, max_seconds: float) -> tuple[ProcessReport, bool]:
         kick_flag.refresh()
         report = deliveries_process()
         _merge(total, report)
+        if 0 < report.deliveries < settings.WEBHOOK_BATCH_SIZE:
+            # A batch costs a dozen statements whatever its size: under a steady stream
+            # of small deliveries, waiting a moment for more is cheaper than claiming
+            # them a few at a time. Only the next deliveries wait, and only this long.
+            time.sleep(settings.WEBHOOK_BATCH_WAIT_SECONDS)
         if report.deliveries == 0:
             kick_flag.release()
             time.sleep(kick_flag.kick_grace)
