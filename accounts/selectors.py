@@ -43,9 +43,13 @@ def default_tenant_for_user(*, user: User) -> Tenant | None:
 
 
 def invitation_by_token(*, token: str) -> Invitation | None:
-    """An invitation found by its secret token, in whichever tenant it was issued."""
+    """An invitation found by its secret token, in whichever active tenant it was issued."""
     with unscoped():
-        return Invitation.objects.select_related("tenant", "invited_by").filter(token=token).first()
+        return (
+            Invitation.objects.select_related("tenant", "invited_by")
+            .filter(token=token, tenant__is_active=True)
+            .first()
+        )
 
 
 def user_exists(*, email: str) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
@@ -48,8 +49,11 @@ def _refused(request: HttpRequest, exc: AccountsError) -> HttpResponse | None:
 
 
 def _get_or_404(queryset: Any, **lookup: Any) -> Any:
-    """One row of the current tenant; a missing and a foreign id both answer 404."""
-    obj = queryset.filter(**lookup).first()
+    """One row of the current tenant; a missing, a foreign and a malformed id answer 404."""
+    try:
+        obj = queryset.filter(**lookup).first()
+    except (ValueError, ValidationError):  # "abc" for an integer id
+        raise Http404 from None
     if obj is None:
         raise Http404
     return obj
@@ -258,11 +262,13 @@ def invitation_action(request: HttpRequest, invitation_id: int, action: str) -> 
             messages.success(
                 request, _("Invitation sent again to %(email)s.") % {"email": invitation.email}
             )
-        else:
+        elif action == "revoke":
             services.invitation_revoke(actor=request.membership, invitation=invitation)  # type: ignore[attr-defined]
             messages.success(
                 request, _("Invitation to %(email)s revoked.") % {"email": invitation.email}
             )
+        else:
+            raise Http404
     except AccountsError as exc:
         if (refused := _refused(request, exc)) is not None:
             return refused

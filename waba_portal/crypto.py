@@ -20,7 +20,12 @@ from django.db import models
 
 
 class Secret(str):
-    """A decrypted secret: behaves as a str, but never shows itself in repr or logs."""
+    """A decrypted secret: behaves as a str, with a masked ``repr``.
+
+    Only ``repr`` is masked (``%r``, debug output, reprs of objects holding it): as a
+    str it still formats as itself, so never pass one to a ``%s`` log argument or an
+    f-string. The Graph client's log lines go through ``waba_portal.graph.redact``.
+    """
 
     __slots__ = ()
 

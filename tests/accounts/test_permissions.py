@@ -135,3 +135,22 @@ def test_team_add_refuses_a_member_of_another_tenant(world: World) -> None:
     )
     assert response.status_code == 400
     assert b"Select a valid choice" in response.content
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/t/acme/settings/invitations/{inv}/Revoke/", {}),
+        ("/t/acme/settings/invitations/{inv}/cancel/", {}),
+        ("/t/acme/settings/teams/{team}/", {"action": "remove", "membership": "abc"}),
+    ],
+)
+def test_unknown_actions_and_malformed_ids_answer_404_and_change_nothing(
+    world: World, path: str, data: dict
+) -> None:
+    ids = _objects(world)
+    response = client_for(world.owner).post(path.format(**ids), data)
+    assert response.status_code == 404
+    with tenant_scope(world.tenant):
+        assert Invitation.objects.get(pk=ids["inv"]).status == "pending"
+        assert list(Team.objects.get(pk=ids["team"]).members.all()) == [world.agent]

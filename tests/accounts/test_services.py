@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,15 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.errors import InvitationError, LastOwnerError, NotAllowed
-from accounts.models import AuditEvent, Invitation, InvitationStatus, Membership, Role, User
+from accounts.models import (
+    AuditEvent,
+    Invitation,
+    InvitationStatus,
+    Membership,
+    Role,
+    Tenant,
+    User,
+)
 from accounts.tenancy import tenant_scope, unscoped
 from tests.conftest import World
 from tests.factories import PASSWORD, UserFactory
@@ -126,6 +135,37 @@ def test_new_user_accepts_invitation(world: World) -> None:
         inv.refresh_from_db()
         assert inv.status == InvitationStatus.ACCEPTED
     assert "invitation.accepted" in audit_actions(world.tenant)
+
+
+def test_invitation_to_a_deactivated_workspace_answers_404_and_joins_nobody(
+    world: World,
+) -> None:
+    inv = invite(world)
+    world.tenant.is_active = False
+    world.tenant.save(update_fields=["is_active"])
+    c = Client()
+    assert c.get(f"/invitations/{inv.token}/").status_code == 404
+    response = c.post(
+        f"/invitations/{inv.token}/",
+        {"full_name": "Newbie", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 404
+    with tenant_scope(world.tenant):
+        assert not Membership.objects.filter(user__email="new@acme.test").exists()
+        inv.refresh_from_db()
+        assert inv.status == InvitationStatus.PENDING
+
+
+def test_demo_seed_refuses_to_run_outside_a_local_run(db: None, settings) -> None:  # type: ignore[no-untyped-def]
+    from django.core.management import CommandError, call_command
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG=1"):
+        call_command("seed_demo")
+    assert not Tenant.objects.filter(slug="demo").exists()
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=io.StringIO())
+    assert Tenant.objects.filter(slug="demo").exists()
 
 
 def test_existing_user_of_another_tenant_accepts_and_gets_both(world: World) -> None:

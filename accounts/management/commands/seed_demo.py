@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import Membership, Role, Tenant, User
@@ -27,6 +27,11 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args: Any, password: str, **options: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError(
+                "seed_demo resets the demo logins to a published password: it is for local "
+                "runs only. Run it with DEBUG=1 (make run does)."
+            )
         name, slug = DEMO_TENANT
         tenant, _ = Tenant.objects.get_or_create(slug=slug, defaults={"name": name})
         with tenant_scope(tenant):
