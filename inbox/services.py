@@ -55,7 +55,7 @@ def message_statuses_apply(*, events: Sequence[wh.MessageStatus]) -> None:
                 tenant=tenant,
                 wamid=e.message_id,
                 status=e.status[:16],
-                rank=wh.status_rank(e.status),
+                rank=max(wh.status_rank(e.status), 0),  # -1: a status Meta added since
                 recipient_id=e.recipient_id or "",
                 meta_timestamp=e.timestamp,
                 errors=[err.raw for err in e.errors],

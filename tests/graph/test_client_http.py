@@ -12,6 +12,7 @@ from waba_portal.graph import (
     GraphAuthError,
     GraphClient,
     GraphConnectionError,
+    GraphError,
     GraphInvalidRequestError,
     GraphOutcomeUnknown,
     GraphRateLimitError,
@@ -248,6 +249,23 @@ def test_pagination_stops_on_repeated_cursor(canned: CannedServer, client: Graph
     same = {"data": [{"id": "1"}], "paging": {"cursors": {"after": "c"}, "next": "http://x/n"}}
     canned.add(Reply(body=same), Reply(body=same), Reply(body=same))
     assert len(list(client.templates_list("1"))) == 2
+
+
+def test_paging_to_another_host_is_refused_without_showing_its_token(
+    canned: CannedServer, client: GraphClient
+) -> None:
+    canned.add(
+        Reply(
+            body={
+                "data": [{"id": "1"}],
+                "paging": {"next": "https://elsewhere.example/next?access_token=EAAleak"},
+            }
+        )
+    )
+    with pytest.raises(GraphError) as refused:
+        list(client.templates_list("1"))
+    assert "elsewhere.example" in str(refused.value)
+    assert "EAAleak" not in str(refused.value)
 
 
 def test_log_line_fields_and_redaction(

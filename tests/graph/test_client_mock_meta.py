@@ -319,7 +319,12 @@ def test_media_download_never_sends_the_token_to_a_foreign_host(mock_meta) -> No
     from waba_portal.graph.client import GraphClient
 
     client = GraphClient(token="secret-token", base_url=mock_meta.base_url, version="v23.0")
-    for url in ("https://evil.example/steal", "ftp://lookaside.fbsbx.com/x", "/relative"):
+    for url in (
+        "https://evil.example/steal",
+        "ftp://lookaside.fbsbx.com/x",
+        "http://lookaside.fbsbx.com/x",  # Meta's host, but the token would travel in clear
+        "/relative",
+    ):
         try:
             client.media_download(url)
         except ValueError:

@@ -200,6 +200,11 @@ def test_requests_django_would_redirect_or_refuse_are_left_to_django(settings) -
     assert plain["Location"] == "https://testserver/webhooks/meta/"
     assert WebhookDelivery.objects.count() == 0
 
+    # The proxy's header decides, as in Django: plain HTTP to the proxy is not secure.
+    proxied_plain = WsgiClient(scheme="https", fresh=True)
+    assert post_signed(proxied_plain, body, **{"X-Forwarded-Proto": "http"}).status_code == 301
+    assert WebhookDelivery.objects.count() == 0
+
     behind_proxy = post_signed(WsgiClient(fresh=True), body, **{"X-Forwarded-Proto": "https"})
     assert behind_proxy.status_code == 200
     assert WebhookDelivery.objects.count() == 1

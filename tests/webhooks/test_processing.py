@@ -379,3 +379,87 @@ def test_a_process_that_saw_the_flag_skips_redis_for_a_moment(settings) -> None:
     flag.release()
     assert flag.claim() is False  # within the window: not asked again
     assert flag.kick_grace > settings.WEBHOOK_KICK_LOCAL_SECONDS
+
+
+def test_a_delivery_the_database_refuses_is_a_dead_letter_and_holds_back_nothing(
+    routed: Routed, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A value PostgreSQL cannot store (a NUL in a field name) breaks the batch's
+    transaction; its neighbours are processed one by one and only it is dead."""
+    from django.db import transaction
+
+    r = routed
+    with transaction.atomic():  # both are stored before the drain runs: one batch
+        bad = store(samples.envelope((r.waba_a, [samples.change("odd\u0000field", {"x": 1})])))
+        good = store(
+            samples.envelope(
+                (
+                    r.waba_a,
+                    [
+                        samples.change(
+                            "messages",
+                            samples.inbound_text(phone_number_id=r.phone_a, text="still here"),
+                        )
+                    ],
+                )
+            )
+        )
+    dead = WebhookDelivery.objects.get(pk=bad)
+    assert dead.status == DeliveryStatus.DEAD
+    assert dead.last_error.startswith("ValueError: ") and "NUL" in dead.last_error
+    assert dead.attempts == 1
+    assert WebhookDelivery.objects.get(pk=good).status == DeliveryStatus.PROCESSED
+    assert [m.text for m in messages_of(r.world.tenant)] == ["still here"]
+    assert "processing its deliveries one by one" in caplog.text
+    # Staff can replay it; it fails the same way and stays a dead letter, counted.
+    services.deliveries_process_guarded(delivery_ids=[bad], force=True)
+    assert WebhookDelivery.objects.get(pk=bad).attempts == 2
+
+
+def test_a_status_meta_added_since_is_kept_and_fails_nothing(routed: Routed) -> None:
+    r = routed
+    store(
+        samples.envelope(
+            (
+                r.waba_a,
+                [
+                    samples.change(
+                        "messages",
+                        samples.status(
+                            phone_number_id=r.phone_a, msg_id="wamid.NEW", status="warning"
+                        ),
+                    )
+                ],
+            )
+        )
+    )
+    assert WebhookChange.objects.get().status == ChangeStatus.PROCESSED
+    with tenant_scope(r.world.tenant):
+        event = MessageStatusEvent.objects.get(wamid="wamid.NEW")
+        assert (event.status, event.rank) == ("warning", 0)
+        assert Message.objects.get(wamid="wamid.NEW").status == "queued"
+
+
+def test_the_intake_answers_200_and_keeps_the_delivery_when_redis_is_down(
+    client: Client,
+    routed: Routed,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The flag lives in Redis; without it the delivery is stored and the sweeper takes it."""
+    import redis
+
+    unreachable = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    monkeypatch.setitem(services.kick_flag.__dict__, "_redis", unreachable)
+    monkeypatch.setattr(services.kick_flag, "_seen_set_at", float("-inf"))
+    payload = samples.envelope(
+        (
+            routed.waba_a,
+            [samples.change("messages", samples.inbound_text(phone_number_id=routed.phone_a))],
+        )
+    )
+    response = post_signed(client, payload)
+    assert response.status_code == 200
+    assert response.json()["stored"] is True
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.RECEIVED
+    assert "the sweeper will" in caplog.text

@@ -622,7 +622,11 @@ class GraphClient:
             else:
                 nxt = str(paging["next"])
                 if urlsplit(nxt).netloc != urlsplit(self.base_url).netloc:
-                    raise GraphError(f"Refusing to follow paging.next to another host: {nxt!r}")
+                    # The URL carries an access token: name its host only.
+                    raise GraphError(
+                        "Refusing to follow paging.next to another host: "
+                        f"{urlsplit(nxt).hostname!r}"
+                    )
                 if nxt in seen_cursors:
                     return
                 seen_cursors.add(nxt)
@@ -1378,6 +1382,8 @@ class GraphClient:
         own = urlsplit(self.base_url).hostname
         if host != own and not host.endswith(self.MEDIA_HOST_SUFFIXES):
             raise ValueError(f"refusing to send the access token to {host}")
+        if host != own and parsed.scheme != "https":
+            raise ValueError(f"refusing to send the access token to {host} without TLS")
         return self.request_raw("GET", url, token=token).content
 
     def media_delete(

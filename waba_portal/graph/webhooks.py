@@ -416,7 +416,7 @@ def _ts(value: Any, where: str) -> datetime | None:
         raise _fail(where, f"timestamp {value!r} is not Unix seconds")
     if isinstance(value, int | float):
         seconds = float(value)
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         seconds = float(value.strip())
     else:
         raise _fail(where, f"timestamp {value!r} is not Unix seconds")
@@ -445,7 +445,7 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     return None
 

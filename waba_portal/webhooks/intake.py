@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signals
 from django.http.request import split_domain_port, validate_host
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from waba_portal.graph.webhooks import SignatureResult, check_signature
 from waba_portal.webhooks import services
@@ -102,8 +102,11 @@ class WebhookIntake:
 
     @property
     def path(self) -> str:
+        """The endpoint's path as PATH_INFO carries it (without any SCRIPT_NAME prefix)."""
         if self._path is None:
-            self._path = reverse("webhooks:meta")
+            self._path = "/" + reverse("webhooks:meta", urlconf=None).removeprefix(
+                get_script_prefix()
+            )
         return self._path
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -124,6 +127,7 @@ class WebhookIntake:
         except Exception:
             # Meta retries anything but a 200; the body was not stored, or was stored whole.
             logger.exception("webhook intake failed")
+            signals.got_request_exception.send(sender=self.__class__, request=None)
             answer = Answer.error(500, "server_error", "the delivery could not be stored")
         finally:
             signals.request_finished.send(sender=self.__class__)
@@ -148,26 +152,23 @@ class WebhookIntake:
 
 
 def _is_secure(environ: dict[str, Any]) -> bool:
-    if environ.get("wsgi.url_scheme") == "https":
-        return True
+    """As Django's ``request.is_secure()``: the proxy's header, when present, decides."""
     header = settings.SECURE_PROXY_SSL_HEADER
-    if not header:
-        return False
-    name, secure_value = header
-    value = environ.get(name)
-    return value is not None and value.split(",", 1)[0].strip() == secure_value
+    if header:
+        name, secure_value = header
+        value = environ.get(name)
+        if value is not None:
+            return bool(value.split(",", 1)[0].strip() == secure_value)
+    return environ.get("wsgi.url_scheme") == "https"
 
 
 def _reader(environ: dict[str, Any]) -> Callable[[int], bytes]:
     """``read(n)`` on the request body, never past its Content-Length.
 
-    Servers that end the input stream themselves (gunicorn, with chunked bodies too)
-    say so with ``wsgi.input_terminated``; on the others a read past the declared
-    length would wait for bytes that never come.
+    As Django's request does: a body without a Content-Length reads as empty (and so
+    fails its signature), and a read never waits for bytes past the declared length.
     """
     stream = environ["wsgi.input"]
-    if environ.get("wsgi.input_terminated"):
-        return stream.read  # type: ignore[no-any-return]
     remaining = declared_length(environ.get("CONTENT_LENGTH"))
 
     def read(size: int) -> bytes:

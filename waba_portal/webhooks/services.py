@@ -26,6 +26,7 @@ from dataclasses import field as dc_field
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -144,6 +145,10 @@ class _KickFlag:
         self._seen_set_at = now
         return claimed
 
+    def back_off(self) -> None:
+        """After a failed check: do not pay the connection timeout on every request."""
+        self._seen_set_at = time.monotonic()
+
     def refresh(self) -> None:
         ttl = settings.WEBHOOK_KICK_TTL_SECONDS
         if self._redis is None:
@@ -170,10 +175,17 @@ def processing_kick() -> None:
     ends, after which the drain looks once more, so nothing that arrived meanwhile waits
     for the sweeper.
     """
-    if kick_flag.claim():
+    try:
+        claimed = kick_flag.claim()
+    except Exception:  # Redis is down: the delivery is stored; the sweeper will take it
+        logger.warning("could not reach Redis to kick webhook processing; the sweeper will")
+        kick_flag.back_off()
+        return
+    if claimed:
         from waba_portal.webhooks.tasks import process_deliveries
 
-        _enqueue(process_deliveries)
+        if not _enqueue(process_deliveries):
+            kick_flag.release()  # or every POST would skip the kick until the flag expires
 
 
 def deliveries_drain(*, max_seconds: float) -> tuple[ProcessReport, bool]:
@@ -183,7 +195,7 @@ def deliveries_drain(*, max_seconds: float) -> tuple[ProcessReport, bool]:
     total = ProcessReport()
     while True:
         kick_flag.refresh()
-        report = deliveries_process()
+        report = deliveries_process_guarded()
         _merge(total, report)
         if 0 < report.deliveries < settings.WEBHOOK_BATCH_SIZE:
             # A batch costs a dozen statements whatever its size: under a steady stream
@@ -193,12 +205,78 @@ def deliveries_drain(*, max_seconds: float) -> tuple[ProcessReport, bool]:
         if report.deliveries == 0:
             kick_flag.release()
             time.sleep(kick_flag.kick_grace)
-            report = deliveries_process()  # what arrived while the flag was still set
+            report = deliveries_process_guarded()  # what arrived while the flag was still set
             _merge(total, report)
             if report.deliveries == 0:
                 return total, False
         if time.monotonic() > deadline:
             return total, True
+
+
+def deliveries_process_guarded(
+    *, delivery_ids: Iterable[int] | None = None, force: bool = False
+) -> ProcessReport:
+    """:func:`deliveries_process`, which a batch that fails as a whole cannot block.
+
+    Handler failures are contained per change; anything else that breaks the batch's
+    transaction (a value the database refuses, a bug) would make every later claim take
+    the same deliveries and fail again. Then each delivery is processed on its own, and
+    one that still fails becomes a dead letter with the error, for staff to inspect and
+    replay once fixed.
+    """
+    try:
+        return deliveries_process(delivery_ids=delivery_ids, force=force)
+    except Exception as exc:
+        if _not_the_delivery(exc):
+            raise
+        logger.exception("webhook batch failed; processing its deliveries one by one")
+    ids = list(delivery_ids or []) or _due_ids(limit=settings.WEBHOOK_BATCH_SIZE)
+    total = ProcessReport()
+    for delivery_id in ids:
+        try:
+            report = deliveries_process(delivery_ids=[delivery_id], force=force, limit=1)
+        except Exception as exc:
+            if _not_the_delivery(exc):
+                raise
+            logger.exception("webhook delivery %s is a dead letter", delivery_id)
+            WebhookDelivery.objects.filter(pk=delivery_id).update(
+                status=DeliveryStatus.DEAD,
+                attempts=F("attempts") + 1,
+                next_attempt_at=None,
+                last_error=_summary(exc),
+                processed_at=timezone.now(),
+            )
+            report = ProcessReport(deliveries=1, dead=[delivery_id])
+        _merge(total, report)
+    return total
+
+
+def _not_the_delivery(exc: BaseException) -> bool:
+    """Failures that say nothing about the deliveries: the task's time budget, the link
+    to the database, a deadlock, a cancelled statement. They end the task (the sweeper
+    takes its deliveries up again) and never make a dead letter."""
+    if isinstance(exc, SoftTimeLimitExceeded | InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    code = getattr(exc.__cause__, "pgcode", None) or ""
+    return not code or code[:2] in {"08", "40", "53", "57"}
+
+
+def _due_ids(*, limit: int) -> list[int]:
+    now = timezone.now()
+    due = Q(status=DeliveryStatus.RECEIVED) | Q(
+        status=DeliveryStatus.RETRYING, next_attempt_at__lte=now
+    )
+    return list(
+        WebhookDelivery.objects.filter(due).order_by("id").values_list("id", flat=True)[:limit]
+    )
+
+
+def _summary(exc: BaseException) -> str:
+    """What staff read first: the kind of error and its first line."""
+    first = str(exc).strip().splitlines()[:1]
+    return f"{type(exc).__name__}: {first[0] if first else '(no message)'}"[:4000]
 
 
 def _merge(total: ProcessReport, report: ProcessReport) -> None:
@@ -212,11 +290,13 @@ def _merge(total: ProcessReport, report: ProcessReport) -> None:
         total.retry_at = min(filter(None, [total.retry_at, report.retry_at]))
 
 
-def _enqueue(task: Any, **kwargs: Any) -> None:
+def _enqueue(task: Any, **kwargs: Any) -> bool:
     try:
         task.apply_async(kwargs=kwargs)
     except Exception:  # the broker is down: the sweeper picks the delivery up later
         logger.exception("could not queue webhook processing; the sweeper will retry")
+        return False
+    return True
 
 
 SIGNATURE_FAILURES_KEY = "webhooks:signature-failures:{reason}"
@@ -320,6 +400,8 @@ def _run_handlers(tenant: Tenant, fld: str, works: list[_ChangeWork]) -> None:
                 events = [e for w in works for e in w.events]
                 for handler in handlers:
                     handler(tenant, events)
+        except SoftTimeLimitExceeded:
+            raise
         except Exception:
             if len(works) == 1:
                 works[0].status = ChangeStatus.FAILED
@@ -330,6 +412,8 @@ def _run_handlers(tenant: Tenant, fld: str, works: list[_ChangeWork]) -> None:
                     with transaction.atomic():
                         for handler in handlers:
                             handler(tenant, w.events)
+                except SoftTimeLimitExceeded:
+                    raise
                 except Exception:
                     w.status, w.error = ChangeStatus.FAILED, _describe_failure()
                 else:
@@ -395,6 +479,10 @@ def deliveries_process(
                 delivery_works = _split(delivery)
             except WebhookPayloadError as exc:
                 delivery.status, delivery.last_error = DeliveryStatus.DEAD, str(exc)
+                continue
+            except Exception as exc:  # a parser bug must not hold back the whole queue
+                logger.exception("webhook delivery %s could not be split", delivery.pk)
+                delivery.status, delivery.last_error = DeliveryStatus.DEAD, _summary(exc)
                 continue
             for w in delivery_works:
                 before = previous.get(w.key)
@@ -485,7 +573,7 @@ def _record(
             logger.error(
                 "webhook delivery %s is a dead letter: %s",
                 delivery.pk,
-                delivery.last_error.splitlines()[-1:] or "",
+                next((ln for ln in reversed(delivery.last_error.splitlines()) if ln.strip()), ""),
             )
     # Most deliveries end processed: one UPDATE for all of them; the few retrying or
     # dead ones (each with its own error and time) get a bulk update of their own.

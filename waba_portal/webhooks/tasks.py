@@ -12,15 +12,18 @@ from waba_portal.webhooks import services
 def process_deliveries(delivery_ids: list[int] | None = None, force: bool = False) -> dict:
     """Given ids (replays, retries, the sweeper): those. Without: drain what is due."""
     if delivery_ids:
-        report = services.deliveries_process(delivery_ids=delivery_ids, force=force)
+        report = services.deliveries_process_guarded(delivery_ids=delivery_ids, force=force)
     else:
         report, more = services.deliveries_drain(max_seconds=settings.WEBHOOK_DRAIN_SECONDS)
         if more:  # let other tasks of the queue run, then go on
             process_deliveries.apply_async()
     if report.retrying and report.retry_at is not None:
-        process_deliveries.apply_async(
-            kwargs={"delivery_ids": report.retrying}, eta=report.retry_at
-        )
+        size = settings.WEBHOOK_BATCH_SIZE
+        for start in range(0, len(report.retrying), size):
+            process_deliveries.apply_async(
+                kwargs={"delivery_ids": report.retrying[start : start + size]},
+                eta=report.retry_at,
+            )
     return {
         "deliveries": report.deliveries,
         "events": report.events,
