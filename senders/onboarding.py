@@ -13,10 +13,10 @@ a Retry that resumes from the failed step.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -225,6 +225,15 @@ def _run_step(onboarding: Onboarding, step: OnboardingStep) -> None:
         problem = ts.problem_for_graph_error(exc, step=step.name)
         _fail(onboarding, step, problem, str(exc))
         raise StepFailed(problem, str(exc)) from exc
+    except SoftTimeLimitExceeded:
+        raise  # the task ends; the resume job starts the step again
+    except Exception as exc:
+        # A bug or a value we did not expect: the user sees a failure with Retry, not a
+        # step that runs forever; the traceback is in the log, not on the page.
+        logger.exception("onboarding %s: step %s failed", onboarding.pk, step.name)
+        message = f"{type(exc).__name__} in step {step.name}"
+        _fail(onboarding, step, ts.UNEXPECTED, message)
+        raise StepFailed(ts.UNEXPECTED, message) from exc
     step.status = StepStatus.SKIPPED if outcome == _SKIPPED else StepStatus.DONE
     step.finished_at, step.error = timezone.now(), ""
     step.save(update_fields=["status", "finished_at", "error"])
@@ -275,12 +284,13 @@ def _finish(onboarding: Onboarding) -> None:
     waba = onboarding.account
     assert waba is not None
     now = timezone.now()
-    was = waba.connection_status
+    # A reconnection (fetch_waba has already moved a disconnected account on) is
+    # recognised by the time of its disconnection.
+    reconnected = waba.disconnected_at is not None
+    was = ConnectionStatus.DISCONNECTED if reconnected else waba.connection_status
     waba.connection_status = ConnectionStatus.CONNECTED
     waba.problem, waba.problem_detail = "", ""
-    waba.connected_at = (
-        waba.connected_at if was != ConnectionStatus.DISCONNECTED and (waba.connected_at) else now
-    )
+    waba.connected_at = now if reconnected or not waba.connected_at else waba.connected_at
     waba.disconnected_at = None
     services.waba_derive_state(waba)
     waba.save()
@@ -289,7 +299,7 @@ def _finish(onboarding: Onboarding) -> None:
     )
     services.primary_ensure()
     onboarding.status, onboarding.finished_at = OnboardingStatus.SUCCEEDED, now
-    onboarding.code = None
+    onboarding.code = onboarding.access_token = None  # the account keeps the token
     onboarding.save()
     audit_record(
         actor=onboarding.started_by,
@@ -421,6 +431,14 @@ def step_fetch_numbers(onboarding: Onboarding) -> str | None:
             ts.NO_PERMISSION_ADD_NUMBERS,
             f"Phone number {onboarding.phone_number_id} is not in the account.",
         )
+    # The PIN the next step registers with is committed with this step, so that a
+    # retry of the registration sends the same one (registering is not idempotent).
+    for phone in seen:
+        if (
+            onboarding.signup_event == "FINISH"
+            and phone.phone_number_id == onboarding.phone_number_id
+        ):
+            services.phone_pin_ensure(phone)
     return None
 
 
@@ -430,12 +448,8 @@ def step_register_number(onboarding: Onboarding) -> str | None:
     phone = PhoneNumber.objects.get(phone_number_id=onboarding.phone_number_id)
     if phone.meta_status == "CONNECTED" and phone.platform_type == "CLOUD_API":
         return _SKIPPED
-    if not phone.pin:
-        # Kept before the call, so a retry registers with the same PIN.
-        phone.pin = f"{secrets.randbelow(10**6):06d}"
-        with transaction.atomic():
-            phone.save(update_fields=["pin"])
-    _client(onboarding).register(phone.phone_number_id, str(phone.pin))
+    pin = services.phone_pin_ensure(phone)  # saved by the previous step already
+    _client(onboarding).register(phone.phone_number_id, pin)
     old = phone.meta_status
     phone.meta_status, phone.platform_type = "CONNECTED", "CLOUD_API"
     phone.registered_at, phone.problem = timezone.now(), ""

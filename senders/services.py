@@ -7,6 +7,7 @@ a change for the worse notifies the tenant's owners and admins.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,7 @@ from senders.models import (
     MessagingLimit,
     MetaAsset,
     MetaAssetKind,
+    Onboarding,
     PhoneNumber,
     WhatsAppAccount,
 )
@@ -247,6 +249,12 @@ def waba_derive_state(waba: WhatsAppAccount) -> None:
     waba.connection_status, waba.problem = status, problem
 
 
+# Problems of registering a number, or of its name, that Meta's CONNECTED settles.
+_SOLVED_WHEN_CONNECTED = frozenset(
+    {"", ts.DISPLAY_NAME_REJECTED, ts.TWO_STEP_VERIFICATION, ts.REGISTRATION_LIMIT}
+)
+
+
 def phone_derive_state(phone: PhoneNumber) -> None:
     if phone.connection_status == ConnectionStatus.DISCONNECTED:
         return
@@ -255,9 +263,12 @@ def phone_derive_state(phone: PhoneNumber) -> None:
             ConnectionStatus.ACTION_REQUIRED,
             ts.DISPLAY_NAME_REJECTED,
         )
+    elif phone.problem == ts.ANOTHER_PROVIDER:
+        # Connected at Meta maybe, but its webhooks go to the workspace holding it.
+        phone.connection_status = ConnectionStatus.ACTION_REQUIRED
     elif phone.meta_status == "CONNECTED":
         phone.connection_status = ConnectionStatus.CONNECTED
-        if phone.problem in (ts.DISPLAY_NAME_REJECTED, ""):
+        if phone.problem in _SOLVED_WHEN_CONNECTED:
             phone.problem = ""
     elif phone.meta_status in BAD_PHONE_STATUSES:
         phone.connection_status = ConnectionStatus.RESTRICTED
@@ -405,6 +416,8 @@ def waba_disconnect(*, actor: Membership, waba: WhatsAppAccount) -> WhatsAppAcco
     MetaAsset.objects.filter(
         kind=MetaAssetKind.PHONE_NUMBER, meta_id__in=[p.phone_number_id for p in numbers]
     ).delete()
+    # Onboardings of this account (failed ones too) keep no token or code either.
+    Onboarding.objects.filter(waba_id=waba_id).update(access_token=None, code=None)
     history_record(
         waba=waba, kind=HistoryKind.CONNECTION, old="connected", new="disconnected", source="user"
     )
@@ -465,13 +478,9 @@ def phone_number_register(*, phone_pk: int) -> PhoneNumber:
 
     phone = PhoneNumber.objects.select_related("waba").get(pk=phone_pk)
     client = graph_client(token=str(phone.waba.access_token or ""))
-    if not phone.pin:
-        import secrets
-
-        phone.pin = f"{secrets.randbelow(10**6):06d}"
-        phone.save(update_fields=["pin"])
+    pin = phone_pin_ensure(phone)
     try:
-        client.register(phone.phone_number_id, str(phone.pin))
+        client.register(phone.phone_number_id, pin)
         data = client.phone_number_get(phone.phone_number_id, fields=PHONE_FIELDS)
     except (ge.GraphTransientError, ge.GraphOutcomeUnknown):
         raise
@@ -483,10 +492,22 @@ def phone_number_register(*, phone_pk: int) -> PhoneNumber:
         phone.problem = ts.problem_for_graph_error(exc, step="register_number")
         phone.problem_detail = str(exc)[:2000]
     else:
+        phone, _changes = phone_apply_snapshot(waba=phone.waba, data=data, source="user")
         phone.problem, phone.problem_detail = "", ""
         phone.registered_at = timezone.now()
-        phone_apply_snapshot(waba=phone.waba, data=data, source="user")
-        phone.refresh_from_db()
     phone_derive_state(phone)
     phone.save()
     return phone
+
+
+def phone_pin_ensure(phone: PhoneNumber) -> str:
+    """The number's registration PIN, generated and saved the first time it is needed.
+
+    Registering is not idempotent: after a timeout Meta may have set the PIN already,
+    so a retry must send the same one. Call this outside the transaction of the
+    register call, so that the PIN is committed before the call is made.
+    """
+    if not phone.pin:
+        phone.pin = f"{secrets.randbelow(10**6):06d}"
+        phone.save(update_fields=["pin"])
+    return str(phone.pin)

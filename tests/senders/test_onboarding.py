@@ -334,12 +334,16 @@ def test_disconnect_then_reconnect_keeps_the_same_records(world: World, mock_met
     connect(c, signup)
     with tenant_scope(world.tenant):
         waba = WhatsAppAccount.objects.get()
+        first_connected_at = waba.connected_at
+        # The account holds the token; the finished onboarding keeps no copy.
+        assert waba.access_token and Onboarding.objects.get().access_token is None
     response = c.post(f"/t/acme/settings/whatsapp/accounts/{waba.pk}/disconnect/", follow=True)
     assert "is disconnected" in response.content.decode()
     with tenant_scope(world.tenant):
         waba.refresh_from_db()
         assert waba.connection_status == ConnectionStatus.DISCONNECTED
         assert waba.access_token is None
+        assert not Onboarding.objects.exclude(access_token=None).exists()
         assert not MetaAsset.objects.exists()
         assert PhoneNumber.objects.get().connection_status == ConnectionStatus.DISCONNECTED
         assert "waba.disconnected" in AuditEvent.objects.values_list("action", flat=True)
@@ -353,8 +357,15 @@ def test_disconnect_then_reconnect_keeps_the_same_records(world: World, mock_met
             (waba.pk, ConnectionStatus.CONNECTED)
         ]
         assert PhoneNumber.objects.count() == 1
-        kinds = list(waba.history.filter(kind="connection").values_list("new_value", flat=True))
-        assert kinds[:2] == ["connected", "disconnected"]
+        history = list(
+            waba.history.filter(kind="connection")
+            .order_by("pk")
+            .values_list("old_value", "new_value")
+        )
+        assert [new for _, new in history] == ["connected", "disconnected", "connected"]
+        assert history[-1][0] == "disconnected"  # not "registering": it was a reconnection
+        waba.refresh_from_db()
+        assert waba.connected_at > first_connected_at
 
 
 def _subscriptions(mock_meta, waba_id: str) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -439,6 +450,26 @@ def test_resubmit_a_number_after_fixing_it_at_meta(world: World, mock_meta) -> N
     assert agent_cannot_resubmit(world, phone.pk)
 
 
+def test_a_resubmit_that_registers_clears_the_registration_problem(world: World, mock_meta) -> None:  # type: ignore[no-untyped-def]
+    signup = mock_meta.signup(business_name="Two Step Co", phone="+4915188887778")
+    c = login(world.owner)
+    connect(c, signup)
+    with tenant_scope(world.tenant):
+        phone = PhoneNumber.objects.get()
+        phone.problem, phone.problem_detail = ts.TWO_STEP_VERIFICATION, "old"
+        phone.connection_status, phone.registered_at = ConnectionStatus.ACTION_REQUIRED, None
+        phone.save()
+    c.post(f"/t/acme/settings/whatsapp/numbers/{phone.pk}/resubmit/")
+    with tenant_scope(world.tenant):
+        phone.refresh_from_db()
+    assert (phone.connection_status, phone.problem, phone.problem_detail) == (
+        ConnectionStatus.CONNECTED,
+        "",
+        "",
+    )
+    assert phone.registered_at is not None
+
+
 def agent_cannot_resubmit(world: World, phone_pk: int) -> bool:
     return (
         login(world.agent)
@@ -446,3 +477,49 @@ def agent_cannot_resubmit(world: World, phone_pk: int) -> bool:
         .status_code
         == 403
     )
+
+
+def test_the_pin_is_kept_when_registration_fails_for_a_moment(
+    world: World, mock_meta, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """Registering is not idempotent: the PIN of a failed attempt must survive it, so the
+    retry sends the PIN Meta may already have set."""
+    settings.ONBOARDING_MAX_RETRIES = 0  # give up at once: the state after one attempt
+    signup = mock_meta.signup(phone="+4915112345679")
+    mock_meta.fault("POST", r"/register$", http_status=503, code=2, times=1)
+    c = login(world.owner)
+    response = connect(c, signup)
+    ob = onboarding_of(world, response.json()["onboarding"])
+    assert ob.status == OnboardingStatus.FAILED
+    with tenant_scope(world.tenant):
+        pin = PhoneNumber.objects.get().pin
+    assert pin and len(str(pin)) == 6
+    c.post(f"/t/acme/settings/whatsapp/onboarding/{ob.pk}/retry/")
+    assert onboarding_of(world, ob.pk).status == OnboardingStatus.SUCCEEDED
+    with tenant_scope(world.tenant):
+        assert PhoneNumber.objects.get().pin == pin
+    (mock_phone,) = [
+        p for p in mock_meta.state()["phone_numbers"] if p["id"] == signup["phone_number_id"]
+    ]
+    assert mock_phone["pin"] == pin
+
+
+def test_a_step_that_breaks_unexpectedly_fails_with_retry_not_forever(
+    world: World, mock_meta, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from senders import onboarding as pipeline
+
+    def broken(onboarding: Onboarding) -> None:
+        raise KeyError("id")  # e.g. an answer without a field we rely on
+
+    monkeypatch.setitem(pipeline.STEP_FUNCTIONS, "fetch_profile", broken)
+    signup = mock_meta.signup(phone="+4915112345680")
+    c = login(world.owner)
+    response = connect(c, signup)
+    ob = onboarding_of(world, response.json()["onboarding"])
+    assert (ob.status, ob.problem) == (OnboardingStatus.FAILED, ts.UNEXPECTED)
+    assert steps(world, ob)["fetch_profile"] == "failed"
+    assert "Click Retry" in c.get(response.json()["url"]).content.decode()
+    monkeypatch.undo()  # fixed: Retry finishes the connection
+    c.post(f"/t/acme/settings/whatsapp/onboarding/{ob.pk}/retry/")
+    assert onboarding_of(world, ob.pk).status == OnboardingStatus.SUCCEEDED

@@ -419,7 +419,16 @@ def test_a_number_held_by_another_tenant_is_not_taken(
     with tenant_scope(a.tenant):
         taken = PhoneNumber.objects.get(phone_number_id=b.phone_number_id)
         assert taken.problem == ts.ANOTHER_PROVIDER
+        assert taken.connection_status == ConnectionStatus.ACTION_REQUIRED
         assert not MetaAsset.objects.filter(meta_id=b.phone_number_id).exists()
+    # Meta says the number is connected; it still is not ours to send from.
+    run_sync(a, django_capture_on_commit_callbacks)
+    with tenant_scope(a.tenant):
+        taken = PhoneNumber.objects.get(phone_number_id=b.phone_number_id)
+        assert (taken.connection_status, taken.problem) == (
+            ConnectionStatus.ACTION_REQUIRED,
+            ts.ANOTHER_PROVIDER,
+        )
     with tenant_scope(b.tenant):
         assert MetaAsset.objects.filter(meta_id=b.phone_number_id).exists()
         assert PhoneNumber.objects.get(phone_number_id=b.phone_number_id).waba_id == b.waba.pk
