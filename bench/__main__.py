@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import infra, payloads, report
+from waba_portal.celery import QUEUES
 
 RESULTS = Path(__file__).resolve().parent / "results"
 STAGES = ("intake", "e2e", "replay")
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace, stamp: str, logs: Path) -> dict[str, Any]:
                 + ", access log on, DEBUG off, production settings (bench.settings)"
             ),
             "worker": (
-                f"celery -A waba_portal worker -Q default,webhooks,send,sync, prefork "
+                f"celery -A waba_portal worker -Q {','.join(QUEUES)}, prefork "
                 f"x {args.worker_concurrency}, loglevel {args.worker_loglevel}"
             ),
             "load": (

@@ -21,6 +21,8 @@ from urllib.parse import urlparse, urlunparse
 import psycopg2
 import redis
 
+from waba_portal.celery import QUEUES
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB_NAME = "waba_bench"
 APP_SECRET = "bench-app-secret"  # noqa: S105 - the bench's own META_APP_SECRET
@@ -254,7 +256,7 @@ class Processes:
             "waba_portal",
             "worker",
             "-Q",
-            "default,webhooks,send,sync",
+            ",".join(QUEUES),
             "--concurrency",
             str(concurrency),
             "--loglevel",

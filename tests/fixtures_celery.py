@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from waba_portal.celery import QUEUES
 from waba_portal.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +53,7 @@ class WorkerProcess:
                 "waba_portal",
                 "worker",
                 "-Q",
-                "default,webhooks,send,sync",
+                ",".join(QUEUES),
                 "--concurrency",
                 "2",
                 "--pool",
