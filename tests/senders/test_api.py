@@ -120,3 +120,4 @@ def test_other_tenants_ids_answer_404(world: World, mock_meta) -> None:  # type:
         assert response.status_code == 404, path
         assert response.json()["error"]["code"] == "not_found"
     assert other.get("/api/v1/t/globex/wabas/").json() == []
+    assert other.get("/api/v1/t/globex/phone-numbers/").json() == []

@@ -49,5 +49,11 @@ def test_a_downgrade_is_told_to_managers_in_their_language(
     c.force_login(owner.user)
     page = c.get(f"/t/{connected_waba.tenant.slug}/notifications/").content.decode()
     assert 'id="unread-count">1<' in page
+    assert titles[owner.user.email] in page
+    assert titles[admin.user.email] not in page  # each sees their own
     c.post(f"/t/{connected_waba.tenant.slug}/notifications/")
     assert 'id="unread-count"' not in c.get(f"/t/{connected_waba.tenant.slug}/").content.decode()
+    # Marking read is the owner's own: the admin's notification is still unread.
+    with tenant_scope(connected_waba.tenant):
+        unread = Notification.objects.filter(read_at=None)
+        assert list(unread.values_list("user__email", flat=True)) == [admin.user.email]

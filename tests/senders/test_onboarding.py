@@ -385,6 +385,8 @@ def test_agents_and_other_tenants_cannot_touch_the_account(world: World, mock_me
         agent.post(f"/t/acme/settings/whatsapp/accounts/{waba.pk}/disconnect/").status_code == 403
     )
     assert agent.post(f"/t/acme/settings/whatsapp/accounts/{waba.pk}/sync/").status_code == 403
+    assert agent.post(f"/t/acme/settings/whatsapp/numbers/{phone.pk}/primary/").status_code == 403
+    assert agent.post(f"/t/acme/settings/whatsapp/onboarding/{ob_id}/retry/").status_code == 403
     other = login(world.other_owner)
     for path in (
         f"/t/acme/settings/whatsapp/accounts/{waba.pk}/",
@@ -394,13 +396,17 @@ def test_agents_and_other_tenants_cannot_touch_the_account(world: World, mock_me
         assert other.get(path).status_code == 404, path
     for path in (
         f"/t/globex/settings/whatsapp/accounts/{waba.pk}/disconnect/",
+        f"/t/globex/settings/whatsapp/accounts/{waba.pk}/sync/",
         f"/t/globex/settings/whatsapp/numbers/{phone.pk}/primary/",
+        f"/t/globex/settings/whatsapp/numbers/{phone.pk}/resubmit/",
         f"/t/globex/settings/whatsapp/onboarding/{ob_id}/retry/",
     ):
         assert other.post(path).status_code == 404, path
     with tenant_scope(world.tenant):
         waba.refresh_from_db()
         assert waba.connection_status == ConnectionStatus.CONNECTED
+        assert PhoneNumber.objects.get().is_primary
+        assert Onboarding.objects.get(pk=ob_id).status == OnboardingStatus.SUCCEEDED
 
 
 def test_primary_sender_switches_and_stays_unique(world: World, mock_meta) -> None:  # type: ignore[no-untyped-def]

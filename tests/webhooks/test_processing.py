@@ -102,8 +102,11 @@ def test_processing_twice_and_replaying_never_doubles_messages(routed: Routed) -
     assert [m.wamid for m in messages_of(r.world.tenant)] == [msg_id]
 
 
+@pytest.mark.parametrize("together", [False, True], ids=["one per delivery", "one delivery"])
 @pytest.mark.parametrize("seed", range(5))
-def test_statuses_in_any_order_end_in_the_same_state(routed: Routed, seed: int) -> None:
+def test_statuses_in_any_order_end_in_the_same_state(
+    routed: Routed, seed: int, together: bool
+) -> None:
     r = routed
     ids = [samples.wamid() for _ in range(4)]
     plan = {
@@ -119,10 +122,12 @@ def test_statuses_in_any_order_end_in_the_same_state(routed: Routed, seed: int) 
     ]
     rng = random.Random(seed)
     rng.shuffle(values)
-    bodies = [
-        samples.dumps(samples.envelope((r.waba_a, [samples.change("messages", v)]))) for v in values
-    ]
-    for i, body in enumerate(bodies + bodies[: len(bodies) // 2]):  # some redelivered
+    changes = [samples.change("messages", v) for v in values]
+    if together:  # Meta batching: every status in one delivery, handled in one group
+        bodies = [samples.dumps(samples.envelope((r.waba_a, changes)))]
+    else:
+        bodies = [samples.dumps(samples.envelope((r.waba_a, [c]))) for c in changes]
+    for i, body in enumerate(bodies + bodies[: max(len(bodies) // 2, 1)]):  # redelivered
         assert services.delivery_store(body=body)[1] is (i < len(bodies))
         services.deliveries_process()
     state = {m.wamid: (m.status, m.error_code) for m in messages_of(r.world.tenant)}
@@ -187,16 +192,39 @@ def flaky_handler():  # type: ignore[no-untyped-def]
 def test_one_failing_change_does_not_hold_back_the_others(
     routed: Routed, flaky_handler, settings
 ) -> None:  # type: ignore[no-untyped-def]
+    """Good and bad changes of one delivery run as one group first; when the group
+    fails, change by change, and a retry runs only what failed."""
     r = routed
-    good = store(samples.envelope((r.waba_a, [samples.change("test_flaky", {"boom": False})])))
-    bad = store(samples.envelope((r.waba_a, [samples.change("test_flaky", {"boom": True})])))
-    assert WebhookDelivery.objects.get(pk=good).status == DeliveryStatus.PROCESSED
+    bad = store(
+        samples.envelope(
+            (
+                r.waba_a,
+                [
+                    samples.change("test_flaky", {"boom": False}),
+                    samples.change("test_flaky", {"boom": True}),
+                ],
+            )
+        )
+    )
     delivery = WebhookDelivery.objects.get(pk=bad)
     assert delivery.status == DeliveryStatus.RETRYING
     assert delivery.next_attempt_at is not None
     assert "handler exploded" in delivery.last_error
-    change = WebhookChange.objects.get(delivery_id=bad)
-    assert (change.status, change.attempts) == (ChangeStatus.FAILED, 1)
+    changes = WebhookChange.objects.filter(delivery_id=bad).order_by("change_index")
+    assert [(c.status, c.attempts) for c in changes] == [
+        (ChangeStatus.PROCESSED, 1),
+        (ChangeStatus.FAILED, 1),
+    ]
+    # group, then each change on its own
+    assert flaky_handler["calls"] == 3
+    # The retry runs the failed change only; the processed one is not run again.
+    WebhookDelivery.objects.filter(pk=bad).update(next_attempt_at="2000-01-01T00:00:00Z")
+    services.deliveries_process(delivery_ids=[bad])
+    assert flaky_handler["calls"] == 4
+    assert [(c.status, c.attempts) for c in changes.all()] == [
+        (ChangeStatus.PROCESSED, 1),
+        (ChangeStatus.FAILED, 2),
+    ]
 
 
 def test_retries_are_bounded_then_dead_letter_then_replay(
@@ -463,3 +491,27 @@ def test_the_intake_answers_200_and_keeps_the_delivery_when_redis_is_down(
     assert response.json()["stored"] is True
     assert WebhookDelivery.objects.get().status == DeliveryStatus.RECEIVED
     assert "the sweeper will" in caplog.text
+
+
+def test_a_deactivated_workspace_gets_no_webhooks_and_its_pages_answer_404(
+    routed: Routed,
+) -> None:
+    from tests.factories import PASSWORD
+
+    r = routed
+    r.world.tenant.is_active = False
+    r.world.tenant.save(update_fields=["is_active"])
+    store(
+        samples.envelope(
+            (
+                r.waba_a,
+                [samples.change("messages", samples.inbound_text(phone_number_id=r.phone_a))],
+            )
+        )
+    )
+    assert WebhookChange.objects.get().status == ChangeStatus.UNROUTABLE
+    assert messages_of(r.world.tenant) == []
+    owner = Client()
+    assert owner.login(email=r.world.owner.user.email, password=PASSWORD)
+    assert owner.get("/t/acme/").status_code == 404
+    assert owner.get("/api/v1/t/acme/wabas/").status_code == 404
