@@ -243,6 +243,8 @@ class Notification(TenantOwnedModel):
     body = models.TextField(blank=True)
     url = models.CharField(max_length=512, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # Set as each e-mail leaves, so a retried sending task skips the ones already sent.
+    emailed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 from accounts.models import MANAGER_ROLES
 
@@ -24,7 +25,7 @@ def tenant_view(
             if membership is None:  # not routed through /t/<slug>/
                 raise Http404
             if roles and membership.role not in roles:
-                raise PermissionDenied
+                raise PermissionDenied(_("Only owners and admins can open this page."))
             return view(request, *args, **kwargs)
 
         return wrapper

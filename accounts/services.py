@@ -484,9 +484,12 @@ def notification_send_emails(*, notification_ids: list[int]) -> int:
     from accounts.models import Notification
 
     sent = 0
-    for n in Notification.objects.filter(pk__in=notification_ids).select_related("user"):
+    pending = Notification.objects.filter(pk__in=notification_ids, emailed_at__isnull=True)
+    for n in pending.select_related("user"):
         link = settings.SITE_URL + n.url if n.url.startswith("/") else n.url
         send_mail(n.title, f"{n.body}\n\n{link}".strip(), None, [n.user.email])
+        # Recorded at once: if a later e-mail fails, the task's retry skips this one.
+        Notification.objects.filter(pk=n.pk).update(emailed_at=timezone.now())
         sent += 1
     return sent
 

@@ -10,9 +10,9 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -41,10 +41,10 @@ def _form_error(form: Any, exc: AccountsError) -> None:
 
 
 def _refused(request: HttpRequest, exc: AccountsError) -> HttpResponse | None:
-    """Show a refused action as a message; a role problem also answers 403."""
-    messages.error(request, exc.message)
+    """Show a refused action as a message; a role problem answers the 403 page instead."""
     if isinstance(exc, NotAllowed):
-        return HttpResponseForbidden(exc.message)
+        raise PermissionDenied(exc.message)
+    messages.error(request, exc.message)
     return None
 
 
@@ -180,7 +180,7 @@ def members(request: HttpRequest) -> HttpResponse:
     form = InviteForm(request.POST or None)
     if request.method == "POST":
         if not membership.can_manage:
-            return HttpResponseForbidden(_("Only owners and admins can invite members."))
+            raise PermissionDenied(_("Only owners and admins can invite members."))
         if form.is_valid():
             try:
                 invitation = services.invitation_create(
@@ -282,7 +282,7 @@ def teams(request: HttpRequest) -> HttpResponse:
     form = TeamForm(request.POST or None)
     if request.method == "POST":
         if not membership.can_manage:
-            return HttpResponseForbidden(_("Only owners and admins can manage teams."))
+            raise PermissionDenied(_("Only owners and admins can manage teams."))
         if form.is_valid():
             try:
                 team = services.team_create(actor=membership, name=form.cleaned_data["name"])
@@ -310,7 +310,7 @@ def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
     add_form = TeamMemberForm(members=selectors.member_list().exclude(teams=team))
     if request.method == "POST":
         if not membership.can_manage:
-            return HttpResponseForbidden(_("Only owners and admins can manage teams."))
+            raise PermissionDenied(_("Only owners and admins can manage teams."))
         action = request.POST.get("action")
         try:
             if action == "rename":

@@ -8,7 +8,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -139,7 +140,7 @@ def onboarding_retry(request: HttpRequest, onboarding_id: int) -> HttpResponse:
     try:
         onboarding_services.onboarding_retry(actor=_membership(request), onboarding=item)
     except NotAllowed as exc:
-        return HttpResponseForbidden(exc.message)
+        raise PermissionDenied(exc.message) from exc
     except AccountsError as exc:
         messages.error(request, exc.message)
     return redirect("senders:onboarding", tenant_slug=_slug(request), onboarding_id=item.pk)
@@ -173,7 +174,7 @@ def _act(request: HttpRequest, action: Callable[[], str]) -> HttpResponse | None
     try:
         messages.success(request, action())
     except NotAllowed as exc:
-        return HttpResponseForbidden(exc.message)
+        raise PermissionDenied(exc.message) from exc
     except AccountsError as exc:
         messages.error(request, exc.message)
     return None

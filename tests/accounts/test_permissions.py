@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -76,7 +78,12 @@ def test_unknown_tenant_and_foreign_tenant_answer_the_same_404(world: World) -> 
     missing = c.get("/t/no-such-tenant/settings/members/")
     foreign = c.get("/t/globex/settings/members/")
     assert missing.status_code == foreign.status_code == 404
-    assert missing.content == foreign.content
+    # The same page, but for the CSRF token every page carries (masked anew each time)
+    # and the address the language switcher returns to (the path the user asked for).
+    token = re.compile(
+        rb'("X-CSRFToken": "|name="csrfmiddlewaretoken" value="|name="next" value=")[^"]+"'
+    )
+    assert token.sub(b"", missing.content) == token.sub(b"", foreign.content)
 
 
 POSTS = [
@@ -154,3 +161,26 @@ def test_unknown_actions_and_malformed_ids_answer_404_and_change_nothing(
     with tenant_scope(world.tenant):
         assert Invitation.objects.get(pk=ids["inv"]).status == "pending"
         assert list(Team.objects.get(pk=ids["team"]).members.all()) == [world.agent]
+
+
+def test_a_refusal_is_a_page_that_says_why_and_what_to_do(world: World) -> None:
+    agent = client_for(world.agent)
+    page = agent.get("/t/acme/settings/audit/")
+    assert page.status_code == 403
+    text = page.content.decode()
+    assert "Only owners and admins can open this page." in text
+    assert "Ask an owner of the workspace to change your role" in text
+    assert 'id="nav-settings"' in text  # the portal's layout, not a bare error
+    invite = agent.post("/t/acme/settings/members/", {"email": "x@acme.test", "role": "agent"})
+    assert invite.status_code == 403
+    assert "Only owners and admins can invite members." in invite.content.decode()
+    with tenant_scope(world.tenant):
+        assert not Invitation.objects.filter(email="x@acme.test").exists()
+
+
+def test_a_foreign_or_missing_page_says_where_to_go(world: World) -> None:
+    owner = client_for(world.owner)
+    for path in ("/t/globex/", "/t/acme/settings/teams/999999/"):
+        page = owner.get(path)
+        assert page.status_code == 404, path
+        assert "belongs to a workspace you are not a member of" in page.content.decode()

@@ -340,3 +340,17 @@ def test_audit_log_page_shows_only_this_tenants_events(world: World) -> None:
     page = c.get("/t/acme/settings/audit/").content.decode()
     assert "Visible Team" in page
     assert "Secret Team" not in page
+
+
+def test_a_retried_notification_mail_task_does_not_mail_anyone_twice(
+    world: World, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    with tenant_scope(world.tenant), django_capture_on_commit_callbacks(execute=True):
+        ids = services.notify_managers(title="Quality dropped", url="/t/acme/")
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        [world.owner.user.email, world.admin.user.email]
+    )
+    # The task runs again (a retry after a later e-mail failed): nobody gets a second one.
+    with tenant_scope(world.tenant):
+        assert services.notification_send_emails(notification_ids=ids) == 0
+    assert len(mail.outbox) == 2
