@@ -11,7 +11,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    dropped = {"DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    # The suite's own switches (tests/settings.py puts them in this process's
+    # environment) would hide the production defaults.
+    dropped = {
+        "DEBUG",
+        "SECRET_KEY",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+        "SECURE_SSL_REDIRECT",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SECURE_HSTS_SECONDS",
+    }
     base = {k: v for k, v in os.environ.items() if k not in dropped}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -34,14 +44,28 @@ def test_production_settings_pass_the_deploy_check_without_warnings() -> None:
             "ALLOWED_HOSTS": "portal.example.com",
             "DATABASE_URL": "postgres://waba@db.example.com:5432/waba",
             "REDIS_URL": "redis://cache.example.com:6379/0",
-            "SECURE_SSL_REDIRECT": "true",
-            "SESSION_COOKIE_SECURE": "true",
-            "CSRF_COOKIE_SECURE": "true",
-            "SECURE_HSTS_SECONDS": "31536000",
+            "FIELD_ENCRYPTION_KEYS": "Qk3kGkL4pWm0g6l1c2n9n1pX1f9b8u3j2n5q7r0t6yE=",
+            "META_APP_SECRET": "app-secret",
+            "META_WEBHOOK_VERIFY_TOKEN": "verify-token",
         },
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_deploy_check_says_which_secret_is_missing_and_how_to_set_it() -> None:
+    result = run_manage(
+        "check",
+        "--deploy",
+        env={
+            "SECRET_KEY": "a-production-secret-" + "k" * 50,
+            "ALLOWED_HOSTS": "portal.example.com",
+            "FIELD_ENCRYPTION_KEYS": "",
+            "META_APP_SECRET": "",
+        },
+    )
+    assert "waba_portal.W001" in result.stderr and "Fernet.generate_key" in result.stderr
+    assert "waba_portal.W002" in result.stderr and "App Dashboard" in result.stderr
 
 
 def test_missing_secret_key_is_refused_when_debug_is_off() -> None:
