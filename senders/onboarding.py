@@ -48,8 +48,8 @@ logger = logging.getLogger(__name__)
 STEPS = (
     "exchange_token",
     "confirm_waba",
+    "claim_waba",  # before fetch_waba: nothing of ours changes for a WABA held elsewhere
     "fetch_waba",
-    "claim_waba",
     "subscribe",
     "credit_line",
     "fetch_numbers",

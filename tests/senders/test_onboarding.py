@@ -211,6 +211,27 @@ def test_signup_cancelled_or_failed_at_meta_shows_its_fix(
     assert f"/t/acme/settings/whatsapp/troubleshooting/#{problem}" in page
 
 
+def test_a_waba_taken_by_another_workspace_leaves_our_disconnected_record_alone(
+    world: World, mock_meta
+) -> None:  # type: ignore[no-untyped-def]
+    first = mock_meta.signup(business_name="Moved On", phone="+4915112345681")
+    c = login(world.owner)
+    connect(c, first)
+    with tenant_scope(world.tenant):
+        waba = WhatsAppAccount.objects.get()
+    c.post(f"/t/acme/settings/whatsapp/accounts/{waba.pk}/disconnect/")
+    taken = mock_meta.signup(business_id=first["business_id"], waba_id=first["waba_id"])
+    connect(login(world.other_owner), taken, slug="globex")
+    # Acme tries to connect it again: refused, and its own record stays as it was.
+    again = mock_meta.signup(business_id=first["business_id"], waba_id=first["waba_id"])
+    ob = onboarding_of(world, connect(c, again).json()["onboarding"])
+    assert (ob.status, ob.problem) == (OnboardingStatus.FAILED, ts.ANOTHER_PROVIDER)
+    with tenant_scope(world.tenant):
+        waba.refresh_from_db()
+        assert waba.connection_status == ConnectionStatus.DISCONNECTED
+        assert waba.access_token is None
+
+
 def test_two_tenants_racing_for_one_waba_one_wins(world: World, mock_meta) -> None:  # type: ignore[no-untyped-def]
     first = mock_meta.signup(business_name="Shared", phone="+4915112345671")
     won = onboarding_of(world, connect(login(world.owner), first).json()["onboarding"])
