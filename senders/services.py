@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.errors import AccountsError, NotAllowed
-from accounts.models import Membership, NotificationLevel, User
+from accounts.models import Membership, NotificationLevel, Tenant, User
 from accounts.services import audit_record, notify_managers
 from accounts.tenancy import require_tenant
 from senders import troubleshooting as ts
@@ -346,9 +346,11 @@ def phone_number_set_primary(*, actor: Membership, phone: PhoneNumber) -> PhoneN
     _require_manager(actor)
     if phone.connection_status != ConnectionStatus.CONNECTED:
         raise AccountsError(_("Only a connected number can be the primary sender."))
+    _primary_lock()
+    phone.refresh_from_db(fields=["is_primary"])
     if phone.is_primary:
         return phone
-    previous = PhoneNumber.objects.select_for_update().filter(is_primary=True).first()
+    previous = PhoneNumber.objects.filter(is_primary=True).first()
     if previous is not None:
         previous.is_primary = False
         previous.save(update_fields=["is_primary"])
@@ -371,8 +373,16 @@ def phone_number_set_primary(*, actor: Membership, phone: PhoneNumber) -> PhoneN
     return phone
 
 
+def _primary_lock() -> None:
+    """Changes of the primary sender run one at a time per tenant: two at once would
+    each see the other's old state and break the one-primary constraint (a 500)."""
+    list(Tenant.objects.select_for_update().filter(pk=require_tenant().pk).values("pk"))
+
+
+@transaction.atomic
 def primary_ensure(*, actor: User | None = None) -> PhoneNumber | None:
     """If the tenant has no primary sender, make its first connected number the primary."""
+    _primary_lock()
     if PhoneNumber.objects.filter(is_primary=True).exists():
         return None
     candidate = (
