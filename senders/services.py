@@ -510,6 +510,17 @@ def phone_number_register(*, phone_pk: int) -> PhoneNumber:
     return phone
 
 
+def phone_number_register_give_up(*, phone_pk: int, message: str) -> None:
+    """A resubmit whose retries ran out: the number shows "Meta did not answer" and its
+    fix, rather than the "was resubmitted" the user was told and nothing after it."""
+    phone = PhoneNumber.objects.filter(pk=phone_pk).first()
+    if phone is None:
+        return
+    phone.problem, phone.problem_detail = ts.META_UNAVAILABLE, message[:2000]
+    phone_derive_state(phone)
+    phone.save(update_fields=["problem", "problem_detail", "connection_status"])
+
+
 def phone_pin_ensure(phone: PhoneNumber) -> str:
     """The number's registration PIN, generated and saved the first time it is needed.
 

@@ -87,5 +87,7 @@ def phone_number_register_task(task: Any, tenant: Tenant, phone_id: int) -> None
         services.phone_number_register(phone_pk=phone_id)
     except (ge.GraphTransientError, ge.GraphOutcomeUnknown, ge.GraphRateLimitError) as exc:
         if task.request.retries >= settings.ONBOARDING_MAX_RETRIES:
+            services.phone_number_register_give_up(phone_pk=phone_id, message=str(exc))
             return
-        raise task.retry(countdown=_backoff(task.request.retries, None)) from exc
+        hint = getattr(exc, "retry_after", None)
+        raise task.retry(countdown=_backoff(task.request.retries, hint)) from exc

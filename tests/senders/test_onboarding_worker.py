@@ -141,3 +141,39 @@ def test_rate_limits_are_waited_out_and_retried(
     )
     assert ob.status == OnboardingStatus.SUCCEEDED, ob.error_message
     assert register_attempts(world, pk) == 3
+
+
+def test_a_resubmit_meta_never_answers_ends_with_its_fix_not_silence(
+    world: World, mock_meta, celery_worker_process: WorkerProcess
+) -> None:  # type: ignore[no-untyped-def]
+    from senders.models import ConnectionStatus
+
+    signup = mock_meta.signup(phone="+4915112345682")
+    pk = start(world, signup)
+    ob = wait_for(
+        lambda: finished(world, pk), timeout=60, message=celery_worker_process.log()[-3000:]
+    )
+    assert ob.status == OnboardingStatus.SUCCEEDED, ob.error_message
+    with tenant_scope(world.tenant):
+        phone = PhoneNumber.objects.get()
+        phone.meta_status, phone.problem = "PENDING", ts.TWO_STEP_VERIFICATION
+        phone.connection_status = ConnectionStatus.ACTION_REQUIRED
+        phone.save()
+    mock_meta.fault(
+        "POST", r"/register$", code=133004, http_status=503, times=50, is_transient=True
+    )
+    c = Client()
+    c.force_login(world.owner.user)
+    c.post(f"/t/acme/settings/whatsapp/numbers/{phone.pk}/resubmit/")
+
+    def gave_up() -> PhoneNumber | None:
+        with tenant_scope(world.tenant):
+            current = PhoneNumber.objects.get(pk=phone.pk)
+        return current if current.problem == ts.META_UNAVAILABLE else None
+
+    current = wait_for(gave_up, timeout=60, message=celery_worker_process.log()[-3000:])
+    assert current.connection_status == ConnectionStatus.ACTION_REQUIRED
+    page = c.get(f"/t/acme/settings/whatsapp/accounts/{phone.waba_id}/").content.decode()
+    assert f'data-problem="{ts.META_UNAVAILABLE}"' in page
+    register_calls = [r for r in mock_meta.requests() if r["path"].endswith("/register")]
+    assert len(register_calls) == 1 + 4  # the onboarding's; the resubmit and 3 retries

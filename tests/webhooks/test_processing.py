@@ -322,8 +322,35 @@ def test_sweeper_queues_stale_and_due_deliveries(routed: Routed, settings) -> No
         ),
         body_sha256="x" * 64,
     )
-    assert services.deliveries_sweep() == 1
-    assert [m.text for m in messages_of(r.world.tenant)] == ["swept"]
+
+    def retrying(text: str, due: str) -> WebhookDelivery:
+        body = samples.dumps(
+            samples.envelope(
+                (
+                    r.waba_a,
+                    [
+                        samples.change(
+                            "messages", samples.inbound_text(phone_number_id=r.phone_a, text=text)
+                        )
+                    ],
+                )
+            )
+        )
+        return WebhookDelivery.objects.create(
+            received_at="2026-01-01T00:00:00Z",
+            body=body,
+            body_sha256=text.ljust(64, "y"),
+            status=DeliveryStatus.RETRYING,
+            attempts=1,
+            next_attempt_at=due,
+        )
+
+    retrying("retry due", "2026-01-01T00:00:00Z")  # its queued run was lost
+    later = retrying("retry later", "2999-01-01T00:00:00Z")
+    assert services.deliveries_sweep() == 2
+    assert sorted(m.text for m in messages_of(r.world.tenant)) == ["retry due", "swept"]
+    later.refresh_from_db()
+    assert (later.status, later.attempts) == (DeliveryStatus.RETRYING, 1)
 
 
 # --- Staff pages --------------------------------------------------------------------
@@ -357,8 +384,20 @@ def test_staff_inspect_and_replay_one_and_a_range(routed: Routed, flaky_handler)
     c.post("/staff/webhooks/replay/", {"delivery_id": first})
     assert WebhookDelivery.objects.get(pk=first).status == DeliveryStatus.PROCESSED
     assert WebhookDelivery.objects.get(pk=second).status == DeliveryStatus.RETRYING
+    # The filter shows what it names, and only that.
+    listing = c.get("/staff/webhooks/?status=retrying").content.decode()
+    assert f'href="/staff/webhooks/{second}/"' in listing
+    assert f'href="/staff/webhooks/{first}/"' not in listing
+    # A range replay with a status takes only deliveries in that status.
+    calls = flaky_handler["calls"]
     c.post("/staff/webhooks/replay/", {"from_id": first, "to_id": second, "status": "retrying"})
     assert WebhookDelivery.objects.get(pk=second).status == DeliveryStatus.PROCESSED
+    assert flaky_handler["calls"] == calls + 1  # the processed first one was not run again
+    # After a replay, staff go back to the list, never to another site.
+    away = c.post(
+        "/staff/webhooks/replay/", {"delivery_id": first, "next": "https://evil.example/"}
+    )
+    assert away["Location"] == "/staff/webhooks/"
     bad = c.post("/staff/webhooks/replay/", {"from_id": "9", "to_id": "1"}, follow=True)
     assert "Give one delivery, or a range" in bad.content.decode()
 
@@ -396,6 +435,24 @@ def test_the_processing_flag_with_and_without_redis(settings, redis_url: str) ->
     flag.refresh()
     flag.release()
     assert flag.claim() is True
+    flag.release()
+
+
+@pytest.mark.parametrize("redis_url", ["", "redis"])
+def test_a_running_drain_keeps_the_flag_past_its_first_expiry(settings, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    settings.WEBHOOK_KICK_LOCAL_SECONDS = 0
+    settings.WEBHOOK_KICK_TTL_SECONDS = 1
+    if not redis_url:
+        settings.REDIS_URL = ""
+    flag = services._KickFlag()
+    flag.release()
+    assert flag.claim() is True
+    time.sleep(0.6)
+    flag.refresh()  # the drain is still at work
+    time.sleep(0.6)  # past the first claim's expiry
+    assert flag.claim() is False  # so nobody queues a second drain
     flag.release()
 
 

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -106,4 +107,9 @@ def delivery_replay(request: HttpRequest) -> HttpResponse:
     else:
         count = services.deliveries_replay(delivery_ids=ids, actor=request.user)
         messages.success(request, _("%(count)s deliveries queued for replay.") % {"count": count})
-    return redirect(request.POST.get("next") or "webhooks:delivery_list")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = ""
+    return redirect(back or "webhooks:delivery_list")
