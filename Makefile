@@ -36,14 +36,16 @@ run: install
 	$(PY) manage.py seed_demo
 	$(VENV)/bin/honcho start -f Procfile.dev
 
+# The same checks run before each commit with .pre-commit-config.yaml.
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
-test: install
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy .
-	$(PY) scripts/run_tests.py $(PYTEST_ARGS)
+test: lint
+	$(PY) scripts/run_tests.py -n auto $(PYTEST_ARGS)
 
 bench: install
 	$(PY) -m bench $(BENCH_ARGS)

@@ -1,28 +1,27 @@
-"""Errors raised by accounts services, each with a message a person can act on."""
+"""Refusals of accounts services: members of the one family in ``waba_portal.errors``."""
 
 from __future__ import annotations
 
+from waba_portal.errors import Conflict, Invalid, NotAllowed, NotFound, ServiceError
 
-class AccountsError(Exception):
-    """A business rule refused the action. ``message`` says what to do instead."""
-
-    code = "invalid"
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class NotAllowed(AccountsError):
-    """The actor's role does not allow this action."""
-
-    code = "permission_denied"
+__all__ = [
+    "Conflict",
+    "Invalid",
+    "InvitationError",
+    "LastOwnerError",
+    "NotAllowed",
+    "NotFound",
+    "ServiceError",
+]
 
 
-class LastOwnerError(AccountsError):
+class LastOwnerError(Conflict):
+    """The change would leave the workspace without an owner."""
+
     code = "last_owner"
 
 
-class InvitationError(AccountsError):
+class InvitationError(Invalid):
+    """The invitation cannot be used (expired, revoked, accepted, another address)."""
+
     code = "invitation_invalid"

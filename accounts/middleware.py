@@ -15,9 +15,11 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from accounts import selectors
 from accounts.tenancy import _scope
+from waba_portal.errors import error_body
 
 TENANT_KWARG = "tenant_slug"
 
@@ -48,23 +50,16 @@ class TenantMiddleware:
         if not request.user.is_authenticated:
             if request.path.startswith("/api/"):
                 return JsonResponse(
-                    {
-                        "error": {
-                            "code": "not_authenticated",
-                            "message": "Authentication credentials were not provided.",
-                            "details": {},
-                        }
-                    },
+                    error_body(
+                        "not_authenticated", _("Authentication credentials were not provided.")
+                    ),
                     status=401,
                 )
             return redirect_to_login(request.get_full_path())
         membership = selectors.membership_for_user(user=request.user, tenant_slug=slug)
         if membership is None:
             if request.path.startswith("/api/"):
-                return JsonResponse(
-                    {"error": {"code": "not_found", "message": "Not found.", "details": {}}},
-                    status=404,
-                )
+                return JsonResponse(error_body("not_found", _("Not found.")), status=404)
             raise Http404("No such workspace.")
         request.tenant = membership.tenant  # type: ignore[attr-defined]
         request.membership = membership  # type: ignore[attr-defined]

@@ -9,12 +9,14 @@ from accounts.models import (
     Invitation,
     InvitationStatus,
     Membership,
+    Notification,
     Role,
     Team,
     Tenant,
     User,
 )
 from accounts.tenancy import require_tenant, unscoped
+from waba_portal.errors import get_or_not_found
 
 
 def membership_for_user(*, user: User, tenant_slug: str) -> Membership | None:
@@ -61,9 +63,19 @@ def member_list() -> QuerySet[Membership]:
     return tenant.memberships.select_related("user").order_by("user__email")
 
 
-def member_get(*, membership_id: int) -> Membership:
-    """A membership of the current tenant; any other id raises Membership.DoesNotExist."""
-    return Membership.objects.select_related("user").get(pk=membership_id)
+def membership_access(*, membership_pk: object) -> Membership:
+    """A membership of the current tenant, else NotFound (missing, foreign or malformed)."""
+    return get_or_not_found(member_list(), pk=membership_pk)
+
+
+def team_access(*, team_pk: object) -> Team:
+    """A team of the current tenant, else NotFound."""
+    return get_or_not_found(team_list(), pk=team_pk)
+
+
+def invitation_access(*, invitation_pk: object) -> Invitation:
+    """A pending invitation of the current tenant, else NotFound."""
+    return get_or_not_found(pending_invitations(), pk=invitation_pk)
 
 
 def owner_count() -> int:
@@ -85,13 +97,9 @@ def audit_events(*, action_prefix: str = "") -> QuerySet[AuditEvent]:
     return events
 
 
-def notifications_for(*, user: User, limit: int = 50) -> QuerySet:
-    from accounts.models import Notification
-
+def notifications_for(*, user: User, limit: int = 50) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user)[:limit]
 
 
 def unread_notification_count(*, user: User) -> int:
-    from accounts.models import Notification
-
     return Notification.objects.filter(user=user, read_at__isnull=True).count()

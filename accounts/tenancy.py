@@ -6,7 +6,7 @@ tenant on its own, so forgetting the filter is impossible rather than unlikely:
 
 - a web request or an API call is scoped by ``TenantMiddleware`` / the API's
   tenant resolution, from the URL's tenant slug and the user's membership;
-- a Celery task is scoped by ``waba_portal.tasks.tenant_task`` from its tenant id;
+- a Celery task is scoped by ``accounts.tasking.tenant_task`` from its tenant id;
 - code that must look across tenants (resolving the tenant of a webhook, the
   tenant switcher, "is this WABA connected elsewhere?") says so explicitly with
   ``with unscoped():`` and lives in a selector.

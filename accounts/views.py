@@ -10,7 +10,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
-from accounts.errors import AccountsError, NotAllowed
 from accounts.forms import (
     AcceptInvitationForm,
     InviteForm,
@@ -31,32 +29,11 @@ from accounts.forms import (
     TenantForm,
 )
 from accounts.models import Invitation, Membership, Team
-from accounts.permissions import managers_only, tenant_view
+from accounts.permissions import managers_only, require_manager, tenant_view
+from waba_portal.errors import ServiceError, form_add_error
+from waba_portal.middleware import refusals_return_to
 
 LANGUAGE_COOKIE = "django_language"
-
-
-def _form_error(form: Any, exc: AccountsError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-
-
-def _refused(request: HttpRequest, exc: AccountsError) -> HttpResponse | None:
-    """Show a refused action as a message; a role problem answers the 403 page instead."""
-    if isinstance(exc, NotAllowed):
-        raise PermissionDenied(exc.message)
-    messages.error(request, exc.message)
-    return None
-
-
-def _get_or_404(queryset: Any, **lookup: Any) -> Any:
-    """One row of the current tenant; a missing, a foreign and a malformed id answer 404."""
-    try:
-        obj = queryset.filter(**lookup).first()
-    except (ValueError, ValidationError):  # "abc" for an integer id
-        raise Http404 from None
-    if obj is None:
-        raise Http404
-    return obj
 
 
 # --- Entry points -------------------------------------------------------------------
@@ -78,14 +55,14 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            owner, tenant = services.user_signup(
+            owner, tenant = services.tenants.user_signup(
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password1"],
                 full_name=form.cleaned_data["full_name"],
                 tenant_name=form.cleaned_data["tenant_name"],
             )
-        except AccountsError as exc:
-            _form_error(form, exc)
+        except ServiceError as exc:
+            form_add_error(form, exc)
         else:
             login(request, owner, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("Welcome! Your workspace is ready."))
@@ -99,9 +76,12 @@ def tenant_create(request: HttpRequest) -> HttpResponse:
     form = TenantForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            tenant = services.tenant_create(owner=request.user, name=form.cleaned_data["name"])  # type: ignore[arg-type]
-        except AccountsError as exc:
-            _form_error(form, exc)
+            tenant = services.tenants.tenant_create(
+                owner=request.user,  # type: ignore[arg-type]
+                name=form.cleaned_data["name"],
+            )
+        except ServiceError as exc:
+            form_add_error(form, exc)
         else:
             return redirect("accounts:dashboard", tenant_slug=tenant.slug)
     return render(request, "accounts/tenant_create.html", {"form": form})
@@ -126,10 +106,10 @@ def set_language(request: HttpRequest) -> HttpResponse:
     response = redirect(next_url)
     try:
         if request.user.is_authenticated:
-            services.user_set_language(user=request.user, language=language)  # type: ignore[arg-type]
+            services.tenants.user_set_language(user=request.user, language=language)  # type: ignore[arg-type]
         else:
-            services.validate_language(language=language)
-    except AccountsError as exc:
+            services.tenants.validate_language(language=language)
+    except ServiceError as exc:
         messages.error(request, exc.message)
         return response
     response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600, samesite="Lax")
@@ -145,7 +125,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         initial={"full_name": user.full_name, "language": user.language or request.LANGUAGE_CODE},  # type: ignore[union-attr]
     )
     if request.method == "POST" and form.is_valid():
-        services.user_update_profile(
+        services.tenants.user_update_profile(
             user=user,  # type: ignore[arg-type]
             full_name=form.cleaned_data["full_name"],
             language=form.cleaned_data["language"],
@@ -179,17 +159,16 @@ def members(request: HttpRequest) -> HttpResponse:
     membership: Membership = request.membership  # type: ignore[attr-defined]
     form = InviteForm(request.POST or None)
     if request.method == "POST":
-        if not membership.can_manage:
-            raise PermissionDenied(_("Only owners and admins can invite members."))
+        require_manager(membership, message=_("Only owners and admins can invite members."))
         if form.is_valid():
             try:
-                invitation = services.invitation_create(
+                invitation = services.invitations.invitation_create(
                     actor=membership,
                     email=form.cleaned_data["email"],
                     role=form.cleaned_data["role"],
                 )
-            except AccountsError as exc:
-                _form_error(form, exc)
+            except ServiceError as exc:
+                form_add_error(form, exc)
             else:
                 messages.success(
                     request, _("Invitation sent to %(email)s.") % {"email": invitation.email}
@@ -208,43 +187,35 @@ def members(request: HttpRequest) -> HttpResponse:
     )
 
 
+@refusals_return_to("accounts:members")
 @managers_only
 @require_POST
 def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
-    target = _get_or_404(selectors.member_list(), pk=membership_id)
+    target = selectors.membership_access(membership_pk=membership_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose one of the roles offered."))
     else:
-        try:
-            services.membership_change_role(
-                actor=request.membership,  # type: ignore[attr-defined]
-                membership=target,
-                role=form.cleaned_data["role"],
-            )
-        except AccountsError as exc:
-            if (refused := _refused(request, exc)) is not None:
-                return refused
-        else:
-            messages.success(
-                request,
-                _("%(email)s is now %(role)s.")
-                % {"email": target.user.email, "role": target.get_role_display()},
-            )
+        services.members.membership_change_role(
+            actor=request.membership,  # type: ignore[attr-defined]
+            membership=target,
+            role=form.cleaned_data["role"],
+        )
+        messages.success(
+            request,
+            _("%(email)s is now %(role)s.")
+            % {"email": target.user.email, "role": target.get_role_display()},
+        )
     return redirect("accounts:members", tenant_slug=request.tenant.slug)  # type: ignore[attr-defined]
 
 
+@refusals_return_to("accounts:members")
 @tenant_view()
 @require_POST
 def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
-    target = _get_or_404(selectors.member_list(), pk=membership_id)
+    target = selectors.membership_access(membership_pk=membership_id)
     actor: Membership = request.membership  # type: ignore[attr-defined]
-    try:
-        services.membership_remove(actor=actor, membership=target)
-    except AccountsError as exc:
-        if (refused := _refused(request, exc)) is not None:
-            return refused
-        return redirect("accounts:members", tenant_slug=request.tenant.slug)  # type: ignore[attr-defined]
+    services.members.membership_remove(actor=actor, membership=target)
     if target.pk == actor.pk:
         messages.success(request, _("You left the workspace."))
         return redirect("accounts:home")
@@ -252,26 +223,23 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     return redirect("accounts:members", tenant_slug=request.tenant.slug)  # type: ignore[attr-defined]
 
 
+@refusals_return_to("accounts:members")
 @managers_only
 @require_POST
 def invitation_action(request: HttpRequest, invitation_id: int, action: str) -> HttpResponse:
-    invitation = _get_or_404(selectors.pending_invitations(), pk=invitation_id)
-    try:
-        if action == "resend":
-            services.invitation_resend(actor=request.membership, invitation=invitation)  # type: ignore[attr-defined]
-            messages.success(
-                request, _("Invitation sent again to %(email)s.") % {"email": invitation.email}
-            )
-        elif action == "revoke":
-            services.invitation_revoke(actor=request.membership, invitation=invitation)  # type: ignore[attr-defined]
-            messages.success(
-                request, _("Invitation to %(email)s revoked.") % {"email": invitation.email}
-            )
-        else:
-            raise Http404
-    except AccountsError as exc:
-        if (refused := _refused(request, exc)) is not None:
-            return refused
+    invitation = selectors.invitation_access(invitation_pk=invitation_id)
+    if action == "resend":
+        services.invitations.invitation_resend(actor=request.membership, invitation=invitation)  # type: ignore[attr-defined]
+        messages.success(
+            request, _("Invitation sent again to %(email)s.") % {"email": invitation.email}
+        )
+    elif action == "revoke":
+        services.invitations.invitation_revoke(actor=request.membership, invitation=invitation)  # type: ignore[attr-defined]
+        messages.success(
+            request, _("Invitation to %(email)s revoked.") % {"email": invitation.email}
+        )
+    else:
+        raise Http404
     return redirect("accounts:members", tenant_slug=request.tenant.slug)  # type: ignore[attr-defined]
 
 
@@ -281,13 +249,12 @@ def teams(request: HttpRequest) -> HttpResponse:
     membership: Membership = request.membership  # type: ignore[attr-defined]
     form = TeamForm(request.POST or None)
     if request.method == "POST":
-        if not membership.can_manage:
-            raise PermissionDenied(_("Only owners and admins can manage teams."))
+        require_manager(membership, message=_("Only owners and admins can manage teams."))
         if form.is_valid():
             try:
-                team = services.team_create(actor=membership, name=form.cleaned_data["name"])
-            except AccountsError as exc:
-                _form_error(form, exc)
+                team = services.teams.team_create(actor=membership, name=form.cleaned_data["name"])
+            except ServiceError as exc:
+                form_add_error(form, exc)
             else:
                 messages.success(request, _("Team %(name)s created.") % {"name": team.name})
                 slug = request.tenant.slug  # type: ignore[attr-defined]
@@ -300,23 +267,23 @@ def teams(request: HttpRequest) -> HttpResponse:
     )
 
 
+@refusals_return_to("accounts:team_detail", "team_id")
 @tenant_view()
 @require_http_methods(["GET", "POST"])
 def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
     membership: Membership = request.membership  # type: ignore[attr-defined]
-    team: Team = _get_or_404(selectors.team_list(), pk=team_id)
+    team: Team = selectors.team_access(team_pk=team_id)
     tenant_slug = request.tenant.slug  # type: ignore[attr-defined]
     rename_form = TeamForm(initial={"name": team.name})
     add_form = TeamMemberForm(members=selectors.member_list().exclude(teams=team))
     if request.method == "POST":
-        if not membership.can_manage:
-            raise PermissionDenied(_("Only owners and admins can manage teams."))
+        require_manager(membership, message=_("Only owners and admins can manage teams."))
         action = request.POST.get("action")
         try:
             if action == "rename":
                 rename_form = TeamForm(request.POST)
                 if rename_form.is_valid():
-                    services.team_rename(
+                    services.teams.team_rename(
                         actor=membership, team=team, name=rename_form.cleaned_data["name"]
                     )
                     messages.success(request, _("Team renamed."))
@@ -326,29 +293,28 @@ def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
             elif action == "add":
                 add_form = TeamMemberForm(request.POST, members=selectors.member_list())
                 if add_form.is_valid():
-                    services.team_member_add(
+                    services.teams.team_member_add(
                         actor=membership, team=team, membership=add_form.cleaned_data["membership"]
                     )
                     return redirect(
                         "accounts:team_detail", tenant_slug=tenant_slug, team_id=team.pk
                     )
             elif action == "remove":
-                target = _get_or_404(
-                    selectors.member_list(), pk=request.POST.get("membership") or 0
+                target = selectors.membership_access(
+                    membership_pk=request.POST.get("membership") or 0
                 )
-                services.team_member_remove(actor=membership, team=team, membership=target)
+                services.teams.team_member_remove(actor=membership, team=team, membership=target)
                 return redirect("accounts:team_detail", tenant_slug=tenant_slug, team_id=team.pk)
             elif action == "delete":
-                services.team_delete(actor=membership, team=team)
+                services.teams.team_delete(actor=membership, team=team)
                 messages.success(request, _("Team %(name)s deleted.") % {"name": team.name})
                 return redirect("accounts:teams", tenant_slug=tenant_slug)
             else:
                 messages.error(request, _("Unknown action."))
-        except AccountsError as exc:
-            if (refused := _refused(request, exc)) is not None:
-                return refused
-            if action == "rename":
-                _form_error(rename_form, exc)
+        except ServiceError as exc:
+            if action != "rename":
+                raise  # answered by ServiceErrorMiddleware
+            form_add_error(rename_form, exc)
     return render(
         request,
         "accounts/team_detail.html",
@@ -381,14 +347,17 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404
     context: dict[str, Any] = {"invitation": invitation}
     if not invitation.is_usable:
-        context["problem"] = services.invitation_problem(invitation=invitation)
+        context["problem"] = services.invitations.invitation_problem(invitation=invitation)
         return render(request, "accounts/invitation_accept.html", context, status=410)
 
     if request.user.is_authenticated:
         if request.method == "POST":
             try:
-                membership = services.invitation_accept(invitation=invitation, user=request.user)  # type: ignore[arg-type]
-            except AccountsError as exc:
+                membership = services.invitations.invitation_accept(
+                    invitation=invitation,
+                    user=request.user,  # type: ignore[arg-type]
+                )
+            except ServiceError as exc:
                 context["problem"] = exc.message
                 return render(request, "accounts/invitation_accept.html", context, status=400)
             messages.success(
@@ -404,13 +373,13 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     form = AcceptInvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            membership = services.invitation_accept_new_user(
+            membership = services.invitations.invitation_accept_new_user(
                 invitation=invitation,
                 full_name=form.cleaned_data["full_name"],
                 password=form.cleaned_data["password1"],
             )
-        except AccountsError as exc:
-            _form_error(form, exc)
+        except ServiceError as exc:
+            form_add_error(form, exc)
         else:
             login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(
@@ -427,7 +396,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def notifications(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        services.notifications_mark_read(user=request.user)  # type: ignore[arg-type]
+        services.notifications.notifications_mark_read(user=request.user)  # type: ignore[arg-type]
         return redirect("accounts:notifications", tenant_slug=request.tenant.slug)  # type: ignore[attr-defined]
     return render(
         request,

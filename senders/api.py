@@ -2,23 +2,25 @@
 
 Every error state carries ``problem``: the troubleshooting key, its title and the URL
 of its entry, the same catalogue the pages use. Tokens and PINs are never returned.
+Services are called without ``try``: ``waba_portal.api.exception_handler`` answers
+their refusals (403, 404, 400, 409).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
 from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.errors import AccountsError, NotAllowed
-from senders import onboarding as onboarding_services
+from accounts.permissions import IsManager
 from senders import selectors
 from senders import troubleshooting as ts
 from senders.forms import SignupResultForm
 from senders.models import Onboarding, OnboardingStep, PhoneNumber, WhatsAppAccount
+from senders.services import onboarding as onboarding_services
 from waba_portal.api import TenantAPIView
 
 
@@ -136,10 +138,8 @@ class WabaList(TenantAPIView):
 
 
 class WabaDetail(TenantAPIView):
-    def get(self, request: Request, waba_id: int) -> Response:
-        waba = selectors.waba_get(waba_pk=waba_id)
-        if waba is None:
-            raise Http404
+    def get(self, request: Request, waba_pk: int) -> Response:
+        waba = selectors.waba_access(waba_pk=waba_pk)
         return Response(WabaSerializer(waba, context=self.context()).data)
 
 
@@ -152,6 +152,8 @@ class PhoneNumberList(TenantAPIView):
 class OnboardingCreate(TenantAPIView):
     """Start connecting a WABA with the result of Embedded Signup (code + session info)."""
 
+    permission_classes = [IsAuthenticated, IsManager]
+
     def post(self, request: Request) -> Response:
         form = SignupResultForm.from_payload(request.data)
         if not form.is_valid():
@@ -161,14 +163,9 @@ class OnboardingCreate(TenantAPIView):
                 "The signup result is incomplete.",
                 form.errors.get_json_data(),
             )
-        try:
-            onboarding = onboarding_services.onboarding_start(
-                actor=self.membership, code=form.cleaned_data["code"], session=form.session()
-            )
-        except NotAllowed as exc:
-            return self.error(status.HTTP_403_FORBIDDEN, exc.code, exc.message)
-        except AccountsError as exc:
-            return self.error(status.HTTP_400_BAD_REQUEST, exc.code, exc.message)
+        onboarding = onboarding_services.onboarding_start(
+            actor=self.membership, code=form.cleaned_data["code"], session=form.session()
+        )
         onboarding.refresh_from_db()
         return Response(
             OnboardingSerializer(onboarding, context=self.context()).data,
@@ -177,8 +174,6 @@ class OnboardingCreate(TenantAPIView):
 
 
 class OnboardingDetail(TenantAPIView):
-    def get(self, request: Request, onboarding_id: int) -> Response:
-        onboarding = selectors.onboarding_get(onboarding_pk=onboarding_id)
-        if onboarding is None:
-            raise Http404
+    def get(self, request: Request, onboarding_pk: int) -> Response:
+        onboarding = selectors.onboarding_access(onboarding_pk=onboarding_pk)
         return Response(OnboardingSerializer(onboarding, context=self.context()).data)

@@ -8,3 +8,8 @@ class SendersConfig(AppConfig):
 
     def ready(self) -> None:
         from senders import events  # noqa: F401 - registers the webhook handlers
+        from senders.selectors import tenants_for_meta_ids
+        from waba_portal.webhooks.registry import register_tenant_router
+
+        # Webhooks arrive for every tenant at one URL; senders knows who holds which id.
+        register_tenant_router(tenants_for_meta_ids)

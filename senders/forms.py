@@ -5,13 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-SIGNUP_EVENTS = [
-    "FINISH",
-    "FINISH_ONLY_WABA",
-    "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING",
-    "CANCEL",
-    "ERROR",
-]
+from senders.models import SignupEvent
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
@@ -22,7 +16,7 @@ class SignupResultForm(forms.Form):
     """What the browser hands over after Embedded Signup: the code and the session info."""
 
     code = forms.CharField(required=False, max_length=2048)
-    event = forms.ChoiceField(choices=[(e, e) for e in SIGNUP_EVENTS])
+    event = forms.ChoiceField(choices=[(e.value, e.value) for e in SignupEvent])
     waba_id = forms.RegexField(regex=r"^[0-9]{1,32}$", required=False)
     phone_number_id = forms.RegexField(regex=r"^[0-9]{1,32}$", required=False)
     business_id = forms.RegexField(regex=r"^[0-9]{1,32}$", required=False)

@@ -76,6 +76,157 @@ class MessagingLimit(models.TextChoices):
         return order.index(value) if value in order else -1
 
 
+# --- Meta's values ------------------------------------------------------------------
+# What Meta reports is stored as Meta spells it; these name the values the code
+# compares, and their labels are what pages show (``senders_labels.meta_label``).
+# The fields take no ``choices``: Meta adds values, and an unknown one is kept and
+# shown as Meta sent it rather than refused.
+
+
+class WabaStatus(models.TextChoices):
+    """``status`` of a WABA at Meta (:attr:`WhatsAppAccount.meta_status`)."""
+
+    ACTIVE = "ACTIVE"
+    DISABLED = "DISABLED"
+    BANNED = "BANNED"
+
+
+class AccountReviewStatus(models.TextChoices):
+    """``account_review_status`` of a WABA, and the decisions of ``account_review_update``."""
+
+    PENDING = "PENDING", _("Pending")
+    APPROVED = "APPROVED", _("Approved")
+    REJECTED = "REJECTED", _("Rejected")
+    RESTRICTED = "RESTRICTED", _("Restricted")
+    DEFERRED = "DEFERRED", _("Deferred")
+
+
+class BusinessVerificationStatus(models.TextChoices):
+    """``business_verification_status``, kept in lower case whatever case Meta sends."""
+
+    VERIFIED = "verified", _("Verified")
+    NOT_VERIFIED = "not_verified", _("Not verified")
+    UNVERIFIED = "unverified", _("Not verified")
+    PENDING = "pending", _("Pending")
+    PENDING_NEED_MORE_INFO = "pending_need_more_info", _("More information needed")
+    PENDING_SUBMISSION = "pending_submission", _("Not submitted yet")
+    REJECTED = "rejected", _("Rejected")
+    REVOKED = "revoked", _("Revoked")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
+    INELIGIBLE = "ineligible", _("Not eligible")
+
+
+class BanState(models.TextChoices):
+    """``waba_ban_state`` of an ``account_update`` DISABLED_UPDATE event."""
+
+    DISABLE = "DISABLE"
+    SCHEDULE_FOR_DISABLE = "SCHEDULE_FOR_DISABLE"
+    REINSTATE = "REINSTATE"
+
+
+class CanSendMessage(models.TextChoices):
+    """``health_status.can_send_message`` of a WABA."""
+
+    AVAILABLE = "AVAILABLE"
+    LIMITED = "LIMITED"
+    BLOCKED = "BLOCKED"
+
+
+class PhoneStatus(models.TextChoices):
+    """``status`` of a phone number at Meta (:attr:`PhoneNumber.meta_status`)."""
+
+    CONNECTED = "CONNECTED", _("Connected")
+    PENDING = "PENDING", _("Pending")
+    FLAGGED = "FLAGGED", _("Flagged")
+    RESTRICTED = "RESTRICTED", _("Restricted")
+    RATE_LIMITED = "RATE_LIMITED", _("Rate limited")
+    BANNED = "BANNED", _("Banned")
+    DISCONNECTED = "DISCONNECTED", _("Disconnected")
+    DELETED = "DELETED", _("Deleted")
+    MIGRATED = "MIGRATED", _("Migrated")
+    UNVERIFIED = "UNVERIFIED", _("Not verified")
+    UNKNOWN = "UNKNOWN", _("Unknown")
+
+
+class NameStatus(models.TextChoices):
+    """``name_status`` of a number's display name.
+
+    A ``phone_number_name_update`` decision is APPROVED, REJECTED, PENDING or DEFERRED;
+    it is stored as APPROVED, DECLINED or PENDING_REVIEW, as Meta's reads say.
+    """
+
+    APPROVED = "APPROVED", _("Approved")
+    AVAILABLE_WITHOUT_REVIEW = "AVAILABLE_WITHOUT_REVIEW", _("Available without review")
+    PENDING_REVIEW = "PENDING_REVIEW", _("In review")
+    DECLINED = "DECLINED", _("Rejected")
+    REJECTED = "REJECTED", _("Rejected")
+    EXPIRED = "EXPIRED", _("Expired")
+    NONE = "NONE", _("None")
+
+
+class QualityRating(models.TextChoices):
+    """``quality_rating`` of a number; the label is the quality score pages show."""
+
+    GREEN = "GREEN", _("High")
+    YELLOW = "YELLOW", _("Medium")
+    RED = "RED", _("Low")
+    UNKNOWN = "UNKNOWN", _("Unknown")
+
+
+class PlatformType(models.TextChoices):
+    """``platform_type`` of a number: where it is registered."""
+
+    CLOUD_API = "CLOUD_API"
+    ON_PREMISE = "ON_PREMISE"
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+
+
+class ThroughputLevel(models.TextChoices):
+    """``throughput.level`` of a number."""
+
+    STANDARD = "STANDARD"
+    HIGH = "HIGH"
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+
+
+class AccountUpdateEvent(models.TextChoices):
+    """``event`` of an ``account_update`` webhook."""
+
+    PARTNER_ADDED = "PARTNER_ADDED"
+    PARTNER_APP_INSTALLED = "PARTNER_APP_INSTALLED"
+    PARTNER_APP_UNINSTALLED = "PARTNER_APP_UNINSTALLED"
+    PARTNER_REMOVED = "PARTNER_REMOVED"
+    ACCOUNT_DELETED = "ACCOUNT_DELETED"
+    ACCOUNT_OFFBOARDED = "ACCOUNT_OFFBOARDED"
+    ACCOUNT_RECONNECTED = "ACCOUNT_RECONNECTED"
+    DISABLED_UPDATE = "DISABLED_UPDATE"
+    ACCOUNT_RESTRICTION = "ACCOUNT_RESTRICTION"
+    ACCOUNT_VIOLATION = "ACCOUNT_VIOLATION"
+
+
+class QualityUpdateEvent(models.TextChoices):
+    """``event`` of a ``phone_number_quality_update`` webhook (the others change the limit)."""
+
+    FLAGGED = "FLAGGED"
+    UNFLAGGED = "UNFLAGGED"
+    THROUGHPUT_UPGRADE = "THROUGHPUT_UPGRADE"
+
+
+class SignupEvent(models.TextChoices):
+    """``event`` of Embedded Signup's session info (:attr:`Onboarding.signup_event`)."""
+
+    FINISH = "FINISH"
+    FINISH_ONLY_WABA = "FINISH_ONLY_WABA"
+    FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING = "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING"
+    CANCEL = "CANCEL"
+    ERROR = "ERROR"
+
+
+# An unverified business may use WhatsApp this long before its connection breaks.
+UNVERIFIED_TRIAL_DAYS = 30
+
+
 class WhatsAppAccount(TenantOwnedModel):
     """A WhatsApp Business Account (WABA) the tenant connected."""
 
@@ -114,6 +265,8 @@ class WhatsAppAccount(TenantOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("WhatsApp Business Account")
+        verbose_name_plural = _("WhatsApp Business Accounts")
         constraints = [
             models.UniqueConstraint(fields=["tenant", "waba_id"], name="waba_unique_per_tenant"),
         ]
@@ -162,6 +315,8 @@ class PhoneNumber(TenantOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("phone number")
+        verbose_name_plural = _("phone numbers")
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "phone_number_id"], name="phone_unique_per_tenant"
@@ -177,19 +332,19 @@ class PhoneNumber(TenantOwnedModel):
 
     @property
     def quality_label(self) -> str:
-        return str(
-            {"GREEN": _("High"), "YELLOW": _("Medium"), "RED": _("Low")}.get(
-                self.quality_rating, _("Unknown")
-            )
-        )
+        if self.quality_rating in QualityRating.values:
+            return str(QualityRating(self.quality_rating).label)
+        return str(QualityRating.UNKNOWN.label)
 
 
 class BusinessProfile(TenantOwnedModel):
     """The WhatsApp business profile of a number, as last read from Meta."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="business_profiles")
-    phone_number = models.OneToOneField(
-        PhoneNumber, on_delete=models.CASCADE, related_name="business_profile"
+    # One profile per number; a foreign key with the unique rule below (rather than a
+    # one-to-one field) so that the rule includes the tenant (docs/scaling.md).
+    phone_number = models.ForeignKey(
+        PhoneNumber, on_delete=models.CASCADE, related_name="business_profiles"
     )
     about = models.CharField(max_length=139, blank=True)
     address = models.CharField(max_length=256, blank=True)
@@ -199,6 +354,13 @@ class BusinessProfile(TenantOwnedModel):
     vertical = models.CharField(max_length=32, blank=True)
     profile_picture_url = models.URLField(max_length=1024, blank=True)
     fetched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "phone_number"], name="business_profile_one_per_number"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"profile of {self.phone_number_id}"
@@ -237,6 +399,8 @@ class Onboarding(TenantOwnedModel):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("connection attempt")
+        verbose_name_plural = _("connection attempts")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

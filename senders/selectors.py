@@ -6,14 +6,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
 from accounts.tenancy import unscoped
 from senders.models import (
+    UNVERIFIED_TRIAL_DAYS,
     AccountHistory,
+    AccountReviewStatus,
+    BanState,
+    BusinessVerificationStatus,
     ConnectionStatus,
     MetaAsset,
     MetaAssetKind,
@@ -22,6 +26,7 @@ from senders.models import (
     PhoneNumber,
     WhatsAppAccount,
 )
+from waba_portal.errors import get_or_not_found
 
 
 def tenants_for_meta_ids(
@@ -61,9 +66,24 @@ def meta_asset_owner(*, kind: str, meta_id: str) -> int | None:
         )
 
 
-# --- Reads for the pages -------------------------------------------------------------
+# --- Access: one object of the current tenant, or NotFound ------------------------------
+# A missing id and another tenant's id answer the same NotFound (a 404 page, a 404
+# JSON answer): the scoped manager finds nothing of another tenant.
 
-TRIAL_DAYS = 30
+
+def waba_access(*, waba_pk: int) -> WhatsAppAccount:
+    return get_or_not_found(WhatsAppAccount.objects.all(), pk=waba_pk)
+
+
+def phone_access(*, phone_pk: int) -> PhoneNumber:
+    return get_or_not_found(PhoneNumber.objects.select_related("waba"), pk=phone_pk)
+
+
+def onboarding_access(*, onboarding_pk: int) -> Onboarding:
+    return get_or_not_found(Onboarding.objects.all(), pk=onboarding_pk)
+
+
+# --- Reads for the pages -------------------------------------------------------------
 
 
 def waba_list() -> QuerySet[WhatsAppAccount]:
@@ -72,20 +92,8 @@ def waba_list() -> QuerySet[WhatsAppAccount]:
     ).prefetch_related("phone_numbers")
 
 
-def waba_get(*, waba_pk: int) -> WhatsAppAccount | None:
-    return WhatsAppAccount.objects.filter(pk=waba_pk).first()
-
-
 def phone_list() -> QuerySet[PhoneNumber]:
     return PhoneNumber.objects.select_related("waba")
-
-
-def phone_get(*, phone_pk: int) -> PhoneNumber | None:
-    return PhoneNumber.objects.select_related("waba").filter(pk=phone_pk).first()
-
-
-def onboarding_get(*, onboarding_pk: int) -> Onboarding | None:
-    return Onboarding.objects.filter(pk=onboarding_pk).first()
 
 
 def onboardings_open() -> QuerySet[Onboarding]:
@@ -111,9 +119,12 @@ class Trial:
 
 
 def waba_trial(*, waba: WhatsAppAccount) -> Trial | None:
-    if waba.unverified_since is None or waba.business_verification_status == "verified":
+    if (
+        waba.unverified_since is None
+        or waba.business_verification_status == BusinessVerificationStatus.VERIFIED
+    ):
         return None
-    ends_at = waba.unverified_since + timedelta(days=TRIAL_DAYS)
+    ends_at = waba.unverified_since + timedelta(days=UNVERIFIED_TRIAL_DAYS)
     left = ends_at - timezone.now()
     return Trial(
         ends_at=ends_at,
@@ -145,7 +156,11 @@ def waba_required_actions(*, waba: WhatsAppAccount) -> list[RequiredAction]:
                     )
                 )
     review = waba.account_review_status.upper()
-    if review in ("PENDING", "REJECTED", "RESTRICTED"):
+    if review in (
+        AccountReviewStatus.PENDING,
+        AccountReviewStatus.REJECTED,
+        AccountReviewStatus.RESTRICTED,
+    ):
         actions.append(
             RequiredAction(
                 title=_("Account review: %(status)s") % {"status": review.lower()},
@@ -156,7 +171,8 @@ def waba_required_actions(*, waba: WhatsAppAccount) -> list[RequiredAction]:
                 ),
             )
         )
-    if waba.business_verification_status and waba.business_verification_status != "verified":
+    verification = waba.business_verification_status
+    if verification and verification != BusinessVerificationStatus.VERIFIED:
         actions.append(
             RequiredAction(
                 title=_("Verify your business"),
@@ -175,11 +191,11 @@ def waba_required_actions(*, waba: WhatsAppAccount) -> list[RequiredAction]:
                     solution=str(restriction.get("remediation") or ""),
                 )
             )
-    if waba.ban_state in ("DISABLE", "SCHEDULE_FOR_DISABLE"):
+    if waba.ban_state in (BanState.DISABLE, BanState.SCHEDULE_FOR_DISABLE):
         actions.append(
             RequiredAction(
                 title=_("Account disabled by Meta")
-                if waba.ban_state == "DISABLE"
+                if waba.ban_state == BanState.DISABLE
                 else _("Account scheduled to be disabled"),
                 detail=_("Meta found a policy violation."),
                 solution=_("Request a review (appeal) in WhatsApp Manager → Account quality."),
@@ -189,7 +205,7 @@ def waba_required_actions(*, waba: WhatsAppAccount) -> list[RequiredAction]:
 
 
 def stale_onboardings(*, older_than_seconds: int) -> list[tuple[int, int]]:
-    """(tenant id, onboarding id) of onboardings queued or running with no progress lately."""
+    """(tenant pk, onboarding pk) of onboardings queued or running with no progress lately."""
     since = timezone.now() - timedelta(seconds=older_than_seconds)
     with unscoped():
         return list(
@@ -202,14 +218,12 @@ def stale_onboardings(*, older_than_seconds: int) -> list[tuple[int, int]]:
 
 
 def wabas_due_for_sync(*, synced_before: datetime, limit: int) -> list[tuple[int, int]]:
-    """``(tenant id, WABA pk)`` of connected WABAs not synced since ``synced_before``.
+    """``(tenant pk, WABA pk)`` of connected WABAs not synced since ``synced_before``.
 
     Across all tenants (the periodic sync fans out from here), stalest first: never
     synced, then the oldest ``last_synced_at``; at most ``limit`` of them. A WABA needs
     a token to be read, and a disconnected or still registering one is not ours to sync.
     """
-    from django.db.models import F
-
     with unscoped():
         due = (
             WhatsAppAccount.objects.filter(tenant__is_active=True)
@@ -222,4 +236,4 @@ def wabas_due_for_sync(*, synced_before: datetime, limit: int) -> list[tuple[int
             .order_by(F("last_synced_at").asc(nulls_first=True), "pk")
             .values_list("tenant_id", "pk")[:limit]
         )
-        return [(tenant_id, pk) for tenant_id, pk in due]
+        return [(tenant_pk, pk) for tenant_pk, pk in due]

@@ -1,93 +1,137 @@
-"""Celery tasks of senders: thin wrappers over the onboarding and sync services."""
+"""Celery tasks of senders: each one call into a service, and its retry decision.
+
+Services import this module and enqueue with ``task.delay_on_commit(tenant_pk, ...)``;
+each task imports its service inside its body (``accounts.tasking`` says why).
+"""
 
 from __future__ import annotations
 
+import logging
+from functools import partial
 from typing import Any
 
 from celery import shared_task
 from django.conf import settings
 
 from accounts.models import Tenant
-from senders import onboarding, services
+from accounts.tasking import tenant_task
 from waba_portal.graph import errors as ge
-from waba_portal.tasks import tenant_task
+from waba_portal.task_retry import TaskRetryPolicy
+
+logger = logging.getLogger(__name__)
+
+# Onboarding steps and the registration of a resubmitted number.
+# A person is waiting for onboarding: Meta's hints are bounded by the same cap.
+ONBOARDING_RETRY = TaskRetryPolicy(
+    base="ONBOARDING_RETRY_BASE_SECONDS",
+    cap="ONBOARDING_MAX_RETRY_DELAY_SECONDS",
+    max_retries="ONBOARDING_MAX_RETRIES",
+    max_hint="ONBOARDING_MAX_RETRY_DELAY_SECONDS",
+)
+# The periodic read of one WABA: a hint from Meta may make it wait past the cap.
+SYNC_RETRY = TaskRetryPolicy(
+    base="SYNC_RETRY_BASE_SECONDS", cap=900, max_retries="SYNC_MAX_RETRIES"
+)
 
 
-def _backoff(retries: int, hint: float | None) -> float:
-    """Exponential backoff, at least Meta's retry hint, at most the configured ceiling."""
-    base = settings.ONBOARDING_RETRY_BASE_SECONDS
-    delay = max(hint or 0.0, base * (2**retries))
-    return min(delay, settings.ONBOARDING_MAX_RETRY_DELAY_SECONDS)
+# --- Onboarding ---------------------------------------------------------------------
 
 
-@tenant_task(name="senders.onboarding_run", bind=True, max_retries=None)
-def onboarding_run_task(task: Any, tenant: Tenant, onboarding_id: int) -> None:
+@tenant_task(name="senders.onboarding_run", queue="sync", bind=True, max_retries=None)
+def onboarding_run_task(task: Any, tenant: Tenant, onboarding_pk: int) -> None:
+    from senders.services import onboarding
+
     try:
-        onboarding.onboarding_run(onboarding_id=onboarding_id)
+        onboarding.onboarding_run(onboarding_pk=onboarding_pk)
     except onboarding.StepFailed:
         return  # recorded on the onboarding, with its troubleshooting entry
     except onboarding.StepRetry as exc:
-        if task.request.retries >= settings.ONBOARDING_MAX_RETRIES:
-            onboarding.onboarding_give_up(onboarding_id=onboarding_id, message=str(exc))
-            return
-        raise task.retry(countdown=_backoff(task.request.retries, exc.retry_after)) from exc
+        message = str(exc)
+        ONBOARDING_RETRY.retry_task(
+            task,
+            exc,
+            give_up=lambda: onboarding.onboarding_give_up(
+                onboarding_pk=onboarding_pk, message=message
+            ),
+        )
 
 
-@tenant_task(
-    name="senders.waba_unsubscribe",
-    autoretry_for=(ge.GraphTransientError, ge.GraphRateLimitError),
-    retry_backoff=30,
-    max_retries=5,
-)
-def waba_unsubscribe_task(tenant: Tenant, waba_id: str, encrypted_token: str) -> None:
+@shared_task(name="senders.onboardings_resume", queue="default")
+def onboardings_resume_task() -> int:
+    """Beat: queue the onboardings a dead worker left half-way (across tenants)."""
+    from senders.services import onboarding
+
+    return onboarding.onboardings_resume_stale(older_than_seconds=settings.ONBOARDING_STALE_SECONDS)
+
+
+# --- Numbers and accounts ---------------------------------------------------------------
+
+
+@tenant_task(name="senders.phone_number_register", queue="default", bind=True, max_retries=None)
+def phone_number_register_task(task: Any, tenant: Tenant, phone_pk: int) -> None:
+    """Resubmit: register a number again; transient errors retry with backoff."""
+    from senders.services import phone_numbers
+
     try:
-        services.waba_unsubscribe(waba_id=waba_id, encrypted_token=encrypted_token)
+        phone_numbers.phone_number_register(phone_pk=phone_pk)
+    except (ge.GraphTransientError, ge.GraphOutcomeUnknown, ge.GraphRateLimitError) as exc:
+        message = str(exc)
+        ONBOARDING_RETRY.retry_task(
+            task,
+            exc,
+            give_up=lambda: phone_numbers.phone_number_register_give_up(
+                phone_pk=phone_pk, message=message
+            ),
+        )
+
+
+# Unsubscribing after a disconnect: nobody waits for it; Meta keeps sending until it lands.
+UNSUBSCRIBE_RETRY = TaskRetryPolicy(base=30, cap=600, max_retries=5)
+
+
+@tenant_task(name="senders.waba_unsubscribe", queue="default", bind=True, max_retries=None)
+def waba_unsubscribe_task(task: Any, tenant: Tenant, waba_id: str, encrypted_token: str) -> None:
+    """Unsubscribe the app from WABA ``waba_id`` (Meta's id) after a disconnect."""
+    from senders.services import wabas
+
+    try:
+        wabas.waba_unsubscribe(waba_id=waba_id, encrypted_token=encrypted_token)
     except (ge.GraphAuthError, ge.GraphPermissionError, ge.GraphInvalidRequestError):
         return  # the app has no access any more: nothing is left to unsubscribe
-
-
-@shared_task(name="senders.onboardings_resume")
-def onboardings_resume_task() -> int:
-    return onboarding.onboardings_resume_stale(older_than_seconds=settings.ONBOARDING_STALE_SECONDS)
+    except (ge.GraphTransientError, ge.GraphRateLimitError) as exc:
+        UNSUBSCRIBE_RETRY.retry_task(
+            task,
+            exc,
+            give_up=partial(
+                logger.warning,
+                "gave up unsubscribing from WABA %s after %d tries: %s",
+                waba_id,
+                task.request.retries + 1,
+                type(exc).__name__,
+            ),
+        )
 
 
 # --- Sync -------------------------------------------------------------------------------
 
 
-@shared_task(name="senders.sync_fan_out")
+@shared_task(name="senders.sync_fan_out", queue="sync")
 def sync_fan_out_task() -> int:
     """Beat: queue a sync of every WABA that is due (across tenants)."""
-    from senders import sync
+    from senders.services import sync
 
     return sync.sync_fan_out()
 
 
-@tenant_task(name="senders.sync_waba", bind=True, max_retries=None)
-def sync_waba_task(task: Any, tenant: Tenant, waba_id: int) -> None:
+@tenant_task(name="senders.sync_waba", queue="sync", bind=True, max_retries=None)
+def sync_waba_task(task: Any, tenant: Tenant, waba_pk: int) -> None:
     """Read one WABA and its numbers from Meta; retry while Meta is unavailable."""
-    from senders import sync
+    from senders.services import sync
 
     try:
-        sync.waba_sync(waba_id=waba_id)
+        sync.waba_sync(waba_pk=waba_pk)
     except sync.RETRYABLE_ERRORS as exc:
-        if task.request.retries >= settings.SYNC_MAX_RETRIES:
-            sync.waba_sync_give_up(waba_id=waba_id, message=str(exc))
-            return
-        hint = getattr(exc, "retry_after", None)
-        countdown = max(
-            hint or 0.0, min(settings.SYNC_RETRY_BASE_SECONDS * (2**task.request.retries), 900.0)
+        message = str(exc)
+        SYNC_RETRY.retry_task(
+            task, exc, give_up=lambda: sync.waba_sync_give_up(waba_pk=waba_pk, message=message)
         )
-        raise task.retry(countdown=countdown, exc=exc) from exc
-
-
-@tenant_task(name="senders.phone_number_register", bind=True, max_retries=None)
-def phone_number_register_task(task: Any, tenant: Tenant, phone_id: int) -> None:
-    """Resubmit: register a number again; transient errors retry with backoff."""
-    try:
-        services.phone_number_register(phone_pk=phone_id)
-    except (ge.GraphTransientError, ge.GraphOutcomeUnknown, ge.GraphRateLimitError) as exc:
-        if task.request.retries >= settings.ONBOARDING_MAX_RETRIES:
-            services.phone_number_register_give_up(phone_pk=phone_id, message=str(exc))
-            return
-        hint = getattr(exc, "retry_after", None)
-        raise task.retry(countdown=_backoff(task.request.retries, hint)) from exc

@@ -1,28 +1,32 @@
-"""Settings → WhatsApp: connecting, the sender information page, troubleshooting."""
+"""Settings → WhatsApp: connecting, the sender information page, troubleshooting.
+
+Views call services without ``try``: a refusal is answered by
+``waba_portal.middleware.ServiceErrorMiddleware`` (403, 404, or its message on the
+page the user came from; JSON for the connect endpoint).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.errors import AccountsError, NotAllowed
 from accounts.models import Membership
-from accounts.permissions import tenant_view
-from senders import onboarding as onboarding_services
-from senders import selectors, services
+from accounts.permissions import require_manager, tenant_view
+from senders import selectors
 from senders import troubleshooting as ts
 from senders.forms import SignupResultForm
-from senders.models import ConnectionStatus, OnboardingStatus, PhoneNumber, WhatsAppAccount
+from senders.models import ConnectionStatus, OnboardingStatus
+from senders.services import onboarding as onboarding_services
+from senders.services import phone_numbers, wabas
+from waba_portal.errors import error_body
 
 
 def _membership(request: HttpRequest) -> Membership:
@@ -73,10 +77,8 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_POST
 def connect(request: HttpRequest) -> HttpResponse:
     """The browser posts Embedded Signup's result here (JSON); answers where to go next."""
-    if not _membership(request).can_manage:
-        return _json_error(
-            403, "permission_denied", _("Only owners and admins can connect WhatsApp.")
-        )
+    # Checked before the body is read, so an agent gets 403 whatever it posts.
+    require_manager(_membership(request), message=_("Only owners and admins can connect WhatsApp."))
     try:
         payload = json.loads(request.body or b"{}")
     except ValueError:
@@ -89,14 +91,11 @@ def connect(request: HttpRequest) -> HttpResponse:
             0
         ]
         return _json_error(400, "invalid", str(first), details=form.errors.get_json_data())
-    try:
-        onboarding = onboarding_services.onboarding_start(
-            actor=_membership(request), code=form.cleaned_data["code"], session=form.session()
-        )
-    except AccountsError as exc:
-        return _json_error(400, exc.code, exc.message)
+    onboarding = onboarding_services.onboarding_start(
+        actor=_membership(request), code=form.cleaned_data["code"], session=form.session()
+    )
     url = reverse(
-        "senders:onboarding", kwargs={"tenant_slug": _slug(request), "onboarding_id": onboarding.pk}
+        "senders:onboarding", kwargs={"tenant_slug": _slug(request), "onboarding_pk": onboarding.pk}
     )
     return JsonResponse(
         {"onboarding": onboarding.pk, "status": onboarding.status, "url": url}, status=201
@@ -104,16 +103,12 @@ def connect(request: HttpRequest) -> HttpResponse:
 
 
 def _json_error(status: int, code: str, message: str, details: Any = None) -> JsonResponse:
-    return JsonResponse(
-        {"error": {"code": code, "message": message, "details": details or {}}}, status=status
-    )
+    return JsonResponse(error_body(code, message, details), status=status)
 
 
 @tenant_view()
-def onboarding(request: HttpRequest, onboarding_id: int) -> HttpResponse:
-    item = selectors.onboarding_get(onboarding_pk=onboarding_id)
-    if item is None:
-        raise Http404
+def onboarding(request: HttpRequest, onboarding_pk: int) -> HttpResponse:
+    item = selectors.onboarding_access(onboarding_pk=onboarding_pk)
     context = {
         "onboarding": item,
         "steps": item.steps.all(),
@@ -126,29 +121,22 @@ def onboarding(request: HttpRequest, onboarding_id: int) -> HttpResponse:
     if request.htmx and item.status == OnboardingStatus.SUCCEEDED and item.account_id:  # type: ignore[attr-defined]
         response["HX-Redirect"] = reverse(
             "senders:waba_detail",
-            kwargs={"tenant_slug": _slug(request), "waba_id": item.account_id},
+            kwargs={"tenant_slug": _slug(request), "waba_pk": item.account_id},
         )
     return response
 
 
 @tenant_view()
 @require_POST
-def onboarding_retry(request: HttpRequest, onboarding_id: int) -> HttpResponse:
-    item = selectors.onboarding_get(onboarding_pk=onboarding_id)
-    if item is None:
-        raise Http404
-    try:
-        onboarding_services.onboarding_retry(actor=_membership(request), onboarding=item)
-    except NotAllowed as exc:
-        raise PermissionDenied(exc.message) from exc
-    except AccountsError as exc:
-        messages.error(request, exc.message)
-    return redirect("senders:onboarding", tenant_slug=_slug(request), onboarding_id=item.pk)
+def onboarding_retry(request: HttpRequest, onboarding_pk: int) -> HttpResponse:
+    item = selectors.onboarding_access(onboarding_pk=onboarding_pk)
+    onboarding_services.onboarding_retry(actor=_membership(request), onboarding=item)
+    return redirect("senders:onboarding", tenant_slug=_slug(request), onboarding_pk=item.pk)
 
 
 @tenant_view()
-def waba_detail(request: HttpRequest, waba_id: int) -> HttpResponse:
-    waba = _waba_or_404(waba_id)
+def waba_detail(request: HttpRequest, waba_pk: int) -> HttpResponse:
+    waba = selectors.waba_access(waba_pk=waba_pk)
     slug = _slug(request)
     numbers = list(waba.phone_numbers.all())
     return render(
@@ -169,83 +157,47 @@ def waba_detail(request: HttpRequest, waba_id: int) -> HttpResponse:
     )
 
 
-def _act(request: HttpRequest, action: Callable[[], str]) -> HttpResponse | None:
-    """Run a user's action: its message on success, 403 for a role problem, else the error."""
-    try:
-        messages.success(request, action())
-    except NotAllowed as exc:
-        raise PermissionDenied(exc.message) from exc
-    except AccountsError as exc:
-        messages.error(request, exc.message)
-    return None
-
-
-def _waba_or_404(waba_id: int) -> WhatsAppAccount:
-    waba = selectors.waba_get(waba_pk=waba_id)
-    if waba is None:
-        raise Http404
-    return waba
-
-
-def _phone_or_404(phone_id: int) -> PhoneNumber:
-    phone = selectors.phone_get(phone_pk=phone_id)
-    if phone is None:
-        raise Http404
-    return phone
-
-
-def _back_to(request: HttpRequest, waba_pk: int) -> HttpResponse:
-    return redirect("senders:waba_detail", tenant_slug=_slug(request), waba_id=waba_pk)
+def _to_waba(request: HttpRequest, waba_pk: int) -> HttpResponse:
+    return redirect("senders:waba_detail", tenant_slug=_slug(request), waba_pk=waba_pk)
 
 
 @tenant_view()
 @require_POST
-def waba_disconnect(request: HttpRequest, waba_id: int) -> HttpResponse:
-    waba = _waba_or_404(waba_id)
-
-    def action() -> str:
-        services.waba_disconnect(actor=_membership(request), waba=waba)
-        return _("%(name)s is disconnected. Sending stopped until you connect it again.") % {
-            "name": waba
-        }
-
-    return _act(request, action) or _back_to(request, waba.pk)
+def waba_disconnect(request: HttpRequest, waba_pk: int) -> HttpResponse:
+    waba = selectors.waba_access(waba_pk=waba_pk)
+    wabas.waba_disconnect(actor=_membership(request), waba=waba)
+    messages.success(
+        request,
+        _("%(name)s is disconnected. Sending stopped until you connect it again.") % {"name": waba},
+    )
+    return _to_waba(request, waba.pk)
 
 
 @tenant_view()
 @require_POST
-def waba_sync(request: HttpRequest, waba_id: int) -> HttpResponse:
-    waba = _waba_or_404(waba_id)
-
-    def action() -> str:
-        services.waba_sync_request(actor=_membership(request), waba=waba)
-        return _("Sync started; this page shows the result in a moment.")
-
-    return _act(request, action) or _back_to(request, waba.pk)
+def waba_sync(request: HttpRequest, waba_pk: int) -> HttpResponse:
+    waba = selectors.waba_access(waba_pk=waba_pk)
+    wabas.waba_sync_request(actor=_membership(request), waba=waba)
+    messages.success(request, _("Sync started; this page shows the result in a moment."))
+    return _to_waba(request, waba.pk)
 
 
 @tenant_view()
 @require_POST
-def phone_set_primary(request: HttpRequest, phone_id: int) -> HttpResponse:
-    phone = _phone_or_404(phone_id)
-
-    def action() -> str:
-        services.phone_number_set_primary(actor=_membership(request), phone=phone)
-        return _("%(number)s is now the primary sender.") % {"number": phone}
-
-    return _act(request, action) or _back_to(request, phone.waba_id)
+def phone_set_primary(request: HttpRequest, phone_pk: int) -> HttpResponse:
+    phone = selectors.phone_access(phone_pk=phone_pk)
+    phone_numbers.phone_number_set_primary(actor=_membership(request), phone=phone)
+    messages.success(request, _("%(number)s is now the primary sender.") % {"number": phone})
+    return _to_waba(request, phone.waba.pk)
 
 
 @tenant_view()
 @require_POST
-def phone_resubmit(request: HttpRequest, phone_id: int) -> HttpResponse:
-    phone = _phone_or_404(phone_id)
-
-    def action() -> str:
-        services.phone_number_resubmit(actor=_membership(request), phone=phone)
-        return _("%(number)s was resubmitted to Meta.") % {"number": phone}
-
-    return _act(request, action) or _back_to(request, phone.waba_id)
+def phone_resubmit(request: HttpRequest, phone_pk: int) -> HttpResponse:
+    phone = selectors.phone_access(phone_pk=phone_pk)
+    phone_numbers.phone_number_resubmit(actor=_membership(request), phone=phone)
+    messages.success(request, _("%(number)s was resubmitted to Meta.") % {"number": phone})
+    return _to_waba(request, phone.waba.pk)
 
 
 @tenant_view()

@@ -1,43 +1,27 @@
-from __future__ import annotations
+"""The suite's fixtures: ``world`` here, the rest in plugin modules beside this file.
 
-from dataclasses import dataclass
+Conftests do not import each other. Helpers and fixtures that more than one folder
+uses live in ``tests/factories.py`` (rows) or in a ``tests/fixtures_*.py`` plugin
+registered below, and test modules import names from there.
+"""
+
+from __future__ import annotations
 
 import pytest
 
-from accounts.models import Membership, Role, Tenant
-from tests.factories import TenantFactory, member
+from tests.factories import World, make_world
 
 pytest_plugins = [
+    "tests.fixtures_network",
     "tests.fixtures_celery",
     "tests.fixtures_browser",
     "tests.fixtures_mock_meta",
+    "tests.fixtures_senders",
+    "tests.fixtures_webhooks",
 ]
-
-
-@dataclass
-class World:
-    """Two tenants with a member of every role each, for permission matrices."""
-
-    tenant: Tenant
-    owner: Membership
-    admin: Membership
-    agent: Membership
-    other_tenant: Tenant
-    other_owner: Membership
-
-    def by_role(self, role: str) -> Membership:
-        return {"owner": self.owner, "admin": self.admin, "agent": self.agent}[role]
 
 
 @pytest.fixture
 def world(db: None) -> World:
-    tenant = TenantFactory(name="Acme", slug="acme")
-    other = TenantFactory(name="Globex", slug="globex")
-    return World(
-        tenant=tenant,
-        owner=member(tenant, Role.OWNER, email="owner@acme.test"),
-        admin=member(tenant, Role.ADMIN, email="admin@acme.test"),
-        agent=member(tenant, Role.AGENT, email="agent@acme.test"),
-        other_tenant=other,
-        other_owner=member(other, Role.OWNER, email="owner@globex.test"),
-    )
+    """Two tenants with a member of every role each (see ``tests.factories.World``)."""
+    return make_world()

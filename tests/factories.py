@@ -1,13 +1,51 @@
-"""Factories that keep related objects inside one tenant."""
+"""Factories that keep related objects inside one tenant.
+
+A child takes its tenant from its parent (a phone number from its WABA, a step from
+its onboarding), so ``PhoneNumberFactory(waba=waba)`` is always in ``waba``'s tenant;
+to put a new child and a new parent in a given tenant, say so through the parent:
+``PhoneNumberFactory(waba__tenant=tenant)``. Passing a tenant that differs from the
+parent's is refused rather than saved.
+
+Tenant-owned rows are created inside ``tenant_scope(tenant)``, as the application
+creates them (their manager refuses to work outside a scope).
+"""
 
 from __future__ import annotations
 
+import itertools
+import random
+from dataclasses import dataclass
+from typing import Any
+
 import factory
+from django.db import models
+from django.utils import timezone
 
 from accounts.models import Membership, Role, Team, Tenant, User
-from accounts.tenancy import tenant_scope
+from accounts.tenancy import TenantOwnedModel, tenant_scope
+from senders.models import (
+    ConnectionStatus,
+    MetaAsset,
+    MetaAssetKind,
+    Onboarding,
+    OnboardingStatus,
+    OnboardingStep,
+    PhoneNumber,
+    StepStatus,
+    WhatsAppAccount,
+)
 
 PASSWORD = "correct-horse-battery-9"
+
+# Meta ids are global (MetaAsset's unique constraint spans tenants), so every id a
+# factory makes is new for the whole run; the random start keeps two runs sharing a
+# mock Meta server from meeting each other's ids.
+_meta_ids = itertools.count(random.randrange(10**6) * 1000)
+
+
+def new_meta_id(prefix: str) -> str:
+    """A 15-digit Meta-style id starting with ``prefix``, unique within the run."""
+    return f"{prefix}{next(_meta_ids) % 10 ** (15 - len(prefix)):0{15 - len(prefix)}d}"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -34,6 +72,164 @@ class TenantFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"company-{n}")
 
 
+class TenantOwnedFactory(factory.django.DjangoModelFactory):
+    """Creates the row inside its tenant's scope; refuses a parent of another tenant."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class: type[models.Model], *args: Any, **kwargs: Any) -> Any:
+        tenant = kwargs["tenant"]
+        for name, value in kwargs.items():
+            if isinstance(value, TenantOwnedModel) and value.tenant_id != tenant.pk:
+                raise ValueError(
+                    f"{model_class.__name__}.{name} belongs to tenant {value.tenant_id}, "
+                    f"not to {tenant.pk}: pass the parent and let the tenant follow it"
+                )
+        with tenant_scope(tenant):
+            return super()._create(model_class, *args, **kwargs)
+
+
+def claim(tenant: Tenant, waba_id: str, *phone_number_ids: str) -> None:
+    """Record that ``tenant`` holds the WABA ``waba_id`` and these numbers of it."""
+    MetaAssetFactory(tenant=tenant, kind=MetaAssetKind.WABA, meta_id=waba_id)
+    for pid in phone_number_ids:
+        MetaAssetFactory(
+            tenant=tenant, kind=MetaAssetKind.PHONE_NUMBER, meta_id=pid, waba_id=waba_id
+        )
+
+
+class MetaAssetFactory(TenantOwnedFactory):
+    """A claim on a Meta id; a WABA's by default."""
+
+    class Meta:
+        model = MetaAsset
+
+    tenant = factory.SubFactory(TenantFactory)
+    kind = MetaAssetKind.WABA
+    meta_id = factory.LazyFunction(lambda: new_meta_id("1"))
+    waba_id = ""
+
+
+def _claims_by_default(connection_status: str, extracted: bool | None) -> bool:
+    # A connected account holds its Meta id; a disconnect releases it (the row stays).
+    if extracted is not None:
+        return extracted
+    return connection_status != ConnectionStatus.DISCONNECTED
+
+
+class WhatsAppAccountFactory(TenantOwnedFactory):
+    """A WABA as a finished onboarding leaves it: connected, verified, subscribed.
+
+    Unless disconnected (or ``claim=False``), the tenant also holds the WABA's claim.
+    """
+
+    class Meta:
+        model = WhatsAppAccount
+        skip_postgeneration_save = True
+
+    tenant = factory.SubFactory(TenantFactory)
+    waba_id = factory.LazyFunction(lambda: new_meta_id("1"))
+    business_id = factory.LazyFunction(lambda: new_meta_id("3"))
+    name = factory.Sequence(lambda n: f"WABA {n}")
+    currency = "USD"
+    meta_status = "ACTIVE"
+    account_review_status = "APPROVED"
+    business_verification_status = "verified"
+    messaging_limit = "TIER_2K"
+    connection_status = ConnectionStatus.CONNECTED
+    access_token = factory.Sequence(lambda n: f"EAAtest{n:08d}token")
+    subscribed = True
+    connected_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def claim(self, create: bool, extracted: bool | None, **kwargs: object) -> None:
+        if create and _claims_by_default(self.connection_status, extracted):
+            MetaAssetFactory(tenant=self.tenant, kind=MetaAssetKind.WABA, meta_id=self.waba_id)
+
+
+class PhoneNumberFactory(TenantOwnedFactory):
+    """A connected, registered number of ``waba`` (a new WABA unless given).
+
+    Unless disconnected (or ``claim=False``), the tenant also holds the number's claim.
+    Not primary unless asked: a tenant has at most one primary sender.
+    """
+
+    class Meta:
+        model = PhoneNumber
+        skip_postgeneration_save = True
+
+    waba = factory.SubFactory(WhatsAppAccountFactory)
+    tenant = factory.SelfAttribute("waba.tenant")
+    phone_number_id = factory.LazyFunction(lambda: new_meta_id("2"))
+    display_phone_number = factory.Sequence(lambda n: f"+1 555-{n % 10**7:07d}")
+    verified_name = factory.SelfAttribute("waba.name")
+    meta_status = "CONNECTED"
+    quality_rating = "GREEN"
+    name_status = "APPROVED"
+    code_verification_status = "VERIFIED"
+    platform_type = "CLOUD_API"
+    throughput_level = "STANDARD"
+    messaging_limit = factory.SelfAttribute("waba.messaging_limit")
+    connection_status = ConnectionStatus.CONNECTED
+    is_primary = False
+    registered_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def claim(self, create: bool, extracted: bool | None, **kwargs: object) -> None:
+        if create and _claims_by_default(self.connection_status, extracted):
+            MetaAssetFactory(
+                tenant=self.tenant,
+                kind=MetaAssetKind.PHONE_NUMBER,
+                meta_id=self.phone_number_id,
+                waba_id=self.waba.waba_id,
+            )
+
+
+class OnboardingFactory(TenantOwnedFactory):
+    """An onboarding as the signup left it: queued, with the WABA and number chosen.
+
+    With ``account``, the onboarding is in that account's tenant.
+    """
+
+    class Meta:
+        model = Onboarding
+
+    account = None
+    tenant = factory.Maybe(
+        "account",
+        yes_declaration=factory.SelfAttribute("account.tenant"),
+        no_declaration=factory.SubFactory(TenantFactory),
+    )
+    signup_event = "FINISH"
+    code = factory.Sequence(lambda n: f"signup-code-{n}")
+    waba_id = factory.LazyAttribute(lambda o: o.account.waba_id if o.account else new_meta_id("1"))
+    phone_number_id = factory.LazyFunction(lambda: new_meta_id("2"))
+    business_id = factory.LazyAttribute(
+        lambda o: o.account.business_id if o.account else new_meta_id("3")
+    )
+    status = OnboardingStatus.QUEUED
+
+    class Params:
+        failed = factory.Trait(
+            status=OnboardingStatus.FAILED,
+            error_message="Meta did not answer.",
+            finished_at=factory.LazyFunction(timezone.now),
+        )
+
+
+class OnboardingStepFactory(TenantOwnedFactory):
+    class Meta:
+        model = OnboardingStep
+
+    onboarding = factory.SubFactory(OnboardingFactory)
+    tenant = factory.SelfAttribute("onboarding.tenant")
+    position = factory.Sequence(lambda n: n)
+    name = factory.Sequence(lambda n: f"step_{n}")
+    status = StepStatus.PENDING
+
+
 def member(tenant: Tenant, role: str = Role.AGENT, **user_fields: object) -> Membership:
     """A new user who is a member of ``tenant`` with ``role``."""
     user = UserFactory(**user_fields)
@@ -47,3 +243,32 @@ def team(tenant: Tenant, name: str, *members: Membership) -> Team:
         for m in members:
             t.team_members.create(tenant=tenant, membership=m)
         return t
+
+
+@dataclass
+class World:
+    """Two tenants with a member of every role each, for permission matrices."""
+
+    tenant: Tenant
+    owner: Membership
+    admin: Membership
+    agent: Membership
+    other_tenant: Tenant
+    other_owner: Membership
+
+    def by_role(self, role: str) -> Membership:
+        return {"owner": self.owner, "admin": self.admin, "agent": self.agent}[role]
+
+
+def make_world() -> World:
+    """Acme (``acme``) with an owner, an admin and an agent; Globex with its owner."""
+    tenant = TenantFactory(name="Acme", slug="acme")
+    other = TenantFactory(name="Globex", slug="globex")
+    return World(
+        tenant=tenant,
+        owner=member(tenant, Role.OWNER, email="owner@acme.test"),
+        admin=member(tenant, Role.ADMIN, email="admin@acme.test"),
+        agent=member(tenant, Role.AGENT, email="agent@acme.test"),
+        other_tenant=other,
+        other_owner=member(other, Role.OWNER, email="owner@globex.test"),
+    )

@@ -16,6 +16,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-quic",
     "--no-first-run",
+    # Offline like the rest of the suite: every host name but localhost fails to
+    # resolve, so a page that pulls in a script from the internet breaks its test.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
 ]
 
 

@@ -3,6 +3,8 @@
 The worker runs ``celery -A waba_portal worker`` against the same Redis broker and
 the same PostgreSQL test database as the suite (tests using it need
 ``transactional_db`` so their rows are committed). Mail it sends lands in files.
+Under pytest-xdist it inherits ``PYTEST_XDIST_WORKER``, so tests/settings.py gives it
+its pytest worker's Redis database and cache prefix; it is offline like the suite.
 """
 
 from __future__ import annotations
@@ -93,6 +95,14 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    def discard(self) -> None:
+        """End a worker whose test is over, at once (a warm shutdown takes two seconds).
+
+        What it still held stays in the broker's unacked set; the fixture clears that
+        and the queues before the next worker starts.
+        """
+        self.kill(signal.SIGKILL)
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
@@ -111,6 +121,17 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, message: s
     pytest.fail(message or "condition not met in time")
 
 
+def _empty_broker() -> None:
+    """No task of an earlier test may reach this one's worker: purge the queues, and
+    forget what a killed worker had taken but not acknowledged (the Redis transport
+    would put it back in the queue an hour later, into whichever run is going then)."""
+    celery_app.control.purge()
+    with celery_app.connection_for_write() as conn:
+        if conn.transport.driver_type == "redis":
+            channel = conn.default_channel
+            channel.client.delete(channel.unacked_key, channel.unacked_index_key)
+
+
 @pytest.fixture
 def celery_worker_env() -> dict[str, str]:
     """Extra environment for the worker process; override in a test module."""
@@ -122,7 +143,7 @@ def celery_worker_process(
     transactional_db: None, tmp_path: Path, settings, celery_worker_env: dict[str, str]
 ) -> Iterator[WorkerProcess]:  # type: ignore[no-untyped-def]
     """A fresh worker for one test, with tasks sent to the broker (not run eagerly)."""
-    celery_app.control.purge()
+    _empty_broker()
     from waba_portal.webhooks.services import kick_flag
 
     kick_flag.release()  # a worker killed by an earlier test may have left it
@@ -134,6 +155,7 @@ def celery_worker_process(
         "DATABASE_URL": _database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "TEST_CELERY_EAGER": "0",
+        "TEST_BLOCK_INTERNET": "1",  # tests/settings.py installs tests/network.py's guard
         "TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "TEST_EMAIL_FILE_PATH": str(mail_dir),
         **celery_worker_env,
@@ -145,6 +167,6 @@ def celery_worker_process(
     try:
         yield worker
     finally:
-        worker.stop()
+        worker.discard()
         celery_app.conf.task_always_eager = True
-        celery_app.control.purge()
+        _empty_broker()

@@ -1,8 +1,10 @@
 """Shared pieces of the REST API: the error body every endpoint answers with.
 
-Every error is ``{"error": {"code": "...", "message": "...", "details": {...}}}``:
-a stable machine-readable code, a sentence a person can act on, and field errors
-where there are any.
+Every error is ``waba_portal.errors.error_body()``:
+``{"error": {"code": "...", "message": "...", "details": {...}}}``, a stable
+machine-readable code, a sentence a person can act on, and field errors where there
+are any. A service's refusal (``ServiceError``) is answered here, with its status, so
+API views call services without ``try``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from waba_portal.errors import ServiceError, error_body
+
 _CODES = {
     status.HTTP_400_BAD_REQUEST: "invalid",
     status.HTTP_401_UNAUTHORIZED: "not_authenticated",
@@ -26,6 +30,8 @@ _CODES = {
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ServiceError):
+        return Response(exc.body(), status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)
@@ -43,7 +49,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     else:
         message = str(data)
         details = {}
-    response.data = {"error": {"code": code, "message": message, "details": details}}
+    response.data = error_body(code, message, details)
     return response
 
 
@@ -64,7 +70,4 @@ class TenantAPIView(APIView):
 
     @staticmethod
     def error(status_code: int, code: str, message: str, details: Any = None) -> Response:
-        return Response(
-            {"error": {"code": code, "message": message, "details": details or {}}},
-            status=status_code,
-        )
+        return Response(error_body(code, message, details), status=status_code)

@@ -6,7 +6,8 @@ Queues:
 - ``send``: outbound messages (never blocked behind a slow sync);
 - ``sync``: polling Meta for WABA, number and template state, onboarding steps.
 
-Tasks that must not be lost run with ``acks_late`` and ``reject_on_worker_lost``
+Each task names its queue on its decorator (``queue="sync"``); nothing is routed by
+name. Tasks that must not be lost run with ``acks_late`` and ``reject_on_worker_lost``
 (the defaults here), so a worker killed mid-task leaves the message on the broker
 and another worker runs it again; their handlers are written to be safe to re-run.
 """
@@ -29,12 +30,6 @@ app.conf.update(
     task_default_queue="default",
     task_default_exchange="default",
     task_default_routing_key="default",
-    task_routes={
-        "webhooks.*": {"queue": "webhooks"},
-        "*.send_*": {"queue": "send"},
-        "*.sync_*": {"queue": "sync"},
-        "*.onboarding_*": {"queue": "sync"},
-    },
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     task_acks_on_failure_or_timeout=True,

@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "accounts.middleware.TenantMiddleware",
+    "waba_portal.middleware.ServiceErrorMiddleware",
 ]
 
 ROOT_URLCONF = "waba_portal.urls"
@@ -237,6 +238,8 @@ GRAPH_API_BASE_URL = env("GRAPH_API_BASE_URL", "https://graph.facebook.com").rst
 GRAPH_API_VERSION = env("GRAPH_API_VERSION", "v23.0")
 GRAPH_API_CONNECT_TIMEOUT = float(env("GRAPH_API_CONNECT_TIMEOUT", "5"))
 GRAPH_API_READ_TIMEOUT = float(env("GRAPH_API_READ_TIMEOUT", "30"))
+# First wait of the client's own retries of one call (doubling, jittered; graph/retry.py).
+GRAPH_API_RETRY_BACKOFF_BASE = float(env("GRAPH_API_RETRY_BACKOFF_BASE", "0.5"))
 # Solution partners share a credit line with client WABAs (empty: tech provider, skipped).
 META_CREDIT_LINE_ID = env("META_CREDIT_LINE_ID")
 META_SYSTEM_USER_TOKEN = env("META_SYSTEM_USER_TOKEN")

@@ -3,44 +3,23 @@
 from __future__ import annotations
 
 from django import template
-from django.utils.translation import gettext_lazy as _
+from django.db.models import TextChoices
+from django.utils.functional import Promise
+
+from senders.models import AccountReviewStatus, BusinessVerificationStatus, NameStatus, PhoneStatus
 
 register = template.Library()
 
-LABELS = {
-    # account_review_status, name_status
-    "APPROVED": _("Approved"),
-    "PENDING": _("Pending"),
-    "PENDING_REVIEW": _("In review"),
-    "REJECTED": _("Rejected"),
-    "DECLINED": _("Rejected"),
-    "RESTRICTED": _("Restricted"),
-    "DEFERRED": _("Deferred"),
-    "AVAILABLE_WITHOUT_REVIEW": _("Available without review"),
-    "EXPIRED": _("Expired"),
-    "NONE": _("None"),
-    # business_verification_status (lower case)
-    "verified": _("Verified"),
-    "not_verified": _("Not verified"),
-    "unverified": _("Not verified"),
-    "pending": _("Pending"),
-    "pending_need_more_info": _("More information needed"),
-    "pending_submission": _("Not submitted yet"),
-    "rejected": _("Rejected"),
-    "revoked": _("Revoked"),
-    "failed": _("Failed"),
-    "expired": _("Expired"),
-    "ineligible": _("Not eligible"),
-    # phone number status
-    "CONNECTED": _("Connected"),
-    "DISCONNECTED": _("Disconnected"),
-    "FLAGGED": _("Flagged"),
-    "RATE_LIMITED": _("Rate limited"),
-    "BANNED": _("Banned"),
-    "DELETED": _("Deleted"),
-    "MIGRATED": _("Migrated"),
-    "UNVERIFIED": _("Not verified"),
-    "UNKNOWN": _("Unknown"),
+# The fields pages show through ``meta_label``. Where two of them share a value
+# (PENDING, APPROVED, REJECTED, RESTRICTED) their labels are the same words.
+LABELLED: tuple[type[TextChoices], ...] = (
+    AccountReviewStatus,
+    NameStatus,
+    BusinessVerificationStatus,
+    PhoneStatus,
+)
+LABELS: dict[str, str | Promise] = {
+    choice.value: choice.label for choices in LABELLED for choice in choices
 }
 
 

@@ -8,8 +8,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from tests.conftest import World
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, World
 
 pytestmark = pytest.mark.django_db
 
@@ -62,8 +61,10 @@ def test_tenant_switcher_lists_every_workspace_of_the_user(world: World) -> None
     from accounts.tenancy import tenant_scope
 
     with tenant_scope(world.tenant):
-        inv = services.invitation_create(actor=world.owner, email="owner@globex.test", role="admin")
-    services.invitation_accept(invitation=inv, user=world.other_owner.user)
+        inv = services.invitations.invitation_create(
+            actor=world.owner, email="owner@globex.test", role="admin"
+        )
+    services.invitations.invitation_accept(invitation=inv, user=world.other_owner.user)
     c = Client()
     c.force_login(world.other_owner.user)
     page = c.get("/t/globex/").content.decode()

@@ -9,8 +9,7 @@ from django.test import Client
 
 from accounts.models import Invitation, Membership, Role, Team
 from accounts.tenancy import tenant_scope
-from tests.conftest import World
-from tests.factories import team
+from tests.factories import World, team
 
 pytestmark = pytest.mark.django_db
 

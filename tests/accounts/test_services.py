@@ -22,8 +22,7 @@ from accounts.models import (
     User,
 )
 from accounts.tenancy import tenant_scope, unscoped
-from tests.conftest import World
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, UserFactory, World
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -35,7 +34,7 @@ def audit_actions(tenant) -> list[str]:  # type: ignore[no-untyped-def]
 
 def invite(world: World, email: str = "new@acme.test", role: str = Role.AGENT) -> Invitation:
     with tenant_scope(world.tenant):
-        return services.invitation_create(actor=world.owner, email=email, role=role)
+        return services.invitations.invitation_create(actor=world.owner, email=email, role=role)
 
 
 # --- Sign-up ------------------------------------------------------------------------
@@ -100,8 +99,8 @@ def test_signup_form_errors_say_what_to_fix_and_keep_input(db: None) -> None:
 def test_slugs_are_unique(db: None) -> None:
     u1 = UserFactory()
     u2 = UserFactory()
-    t1 = services.tenant_create(owner=u1, name="Same Name")
-    t2 = services.tenant_create(owner=u2, name="Same Name")
+    t1 = services.tenants.tenant_create(owner=u1, name="Same Name")
+    t2 = services.tenants.tenant_create(owner=u2, name="Same Name")
     assert (t1.slug, t2.slug) == ("same-name", "same-name-2")
 
 
@@ -192,7 +191,7 @@ def test_invitation_cannot_be_used_twice(world: World) -> None:
     assert again.status_code == 410
     assert b"used already" in again.content
     with pytest.raises(InvitationError):
-        services.invitation_accept(invitation=inv, user=world.agent.user)
+        services.invitations.invitation_accept(invitation=inv, user=world.agent.user)
 
 
 def test_expired_invitation_is_refused_with_what_to_do(world: World) -> None:
@@ -213,7 +212,7 @@ def test_expired_invitation_is_refused_with_what_to_do(world: World) -> None:
 def test_revoked_invitation_is_refused(world: World) -> None:
     inv = invite(world)
     with tenant_scope(world.tenant):
-        services.invitation_revoke(actor=world.admin, invitation=inv)
+        services.invitations.invitation_revoke(actor=world.admin, invitation=inv)
     assert Client().get(f"/invitations/{inv.token}/").status_code == 410
     assert "invitation.revoked" in audit_actions(world.tenant)
 
@@ -246,7 +245,7 @@ def test_expire_task_marks_and_audits(world: World) -> None:
     inv = invite(world)
     with tenant_scope(world.tenant):
         Invitation.objects.filter(pk=inv.pk).update(expires_at=timezone.now() - timedelta(days=1))
-    assert services.invitations_expire() == 1
+    assert services.invitations.invitations_expire() == 1
     with tenant_scope(world.tenant):
         inv.refresh_from_db()
     assert inv.status == InvitationStatus.EXPIRED
@@ -255,7 +254,9 @@ def test_expire_task_marks_and_audits(world: World) -> None:
 
 def test_admin_cannot_invite_an_owner(world: World) -> None:
     with tenant_scope(world.tenant), pytest.raises(NotAllowed):
-        services.invitation_create(actor=world.admin, email="boss@acme.test", role=Role.OWNER)
+        services.invitations.invitation_create(
+            actor=world.admin, email="boss@acme.test", role=Role.OWNER
+        )
 
 
 # --- Roles and the last owner ----------------------------------------------------------
@@ -264,9 +265,11 @@ def test_admin_cannot_invite_an_owner(world: World) -> None:
 def test_last_owner_cannot_be_demoted_or_removed(world: World) -> None:
     with tenant_scope(world.tenant):
         with pytest.raises(LastOwnerError):
-            services.membership_change_role(actor=world.owner, membership=world.owner, role="admin")
+            services.members.membership_change_role(
+                actor=world.owner, membership=world.owner, role="admin"
+            )
         with pytest.raises(LastOwnerError):
-            services.membership_remove(actor=world.owner, membership=world.owner)
+            services.members.membership_remove(actor=world.owner, membership=world.owner)
         assert Membership.objects.get(pk=world.owner.pk).role == Role.OWNER
 
 
@@ -283,8 +286,12 @@ def test_last_owner_rule_through_the_page(world: World) -> None:
 
 def test_owner_can_step_down_once_another_owner_exists(world: World) -> None:
     with tenant_scope(world.tenant):
-        services.membership_change_role(actor=world.owner, membership=world.admin, role="owner")
-        services.membership_change_role(actor=world.owner, membership=world.owner, role="admin")
+        services.members.membership_change_role(
+            actor=world.owner, membership=world.admin, role="owner"
+        )
+        services.members.membership_change_role(
+            actor=world.owner, membership=world.owner, role="admin"
+        )
         assert Membership.objects.filter(role=Role.OWNER).count() == 1
     actions = audit_actions(world.tenant)
     assert actions.count("member.role_changed") == 2
@@ -293,16 +300,20 @@ def test_owner_can_step_down_once_another_owner_exists(world: World) -> None:
 def test_admin_cannot_touch_owners(world: World) -> None:
     with tenant_scope(world.tenant):
         with pytest.raises(NotAllowed):
-            services.membership_change_role(actor=world.admin, membership=world.owner, role="agent")
+            services.members.membership_change_role(
+                actor=world.admin, membership=world.owner, role="agent"
+            )
         with pytest.raises(NotAllowed):
-            services.membership_change_role(actor=world.admin, membership=world.agent, role="owner")
+            services.members.membership_change_role(
+                actor=world.admin, membership=world.agent, role="owner"
+            )
         with pytest.raises(NotAllowed):
-            services.membership_remove(actor=world.admin, membership=world.owner)
+            services.members.membership_remove(actor=world.admin, membership=world.owner)
 
 
 def test_removing_a_member_audits_and_locks_them_out(world: World) -> None:
     with tenant_scope(world.tenant):
-        services.membership_remove(actor=world.admin, membership=world.agent)
+        services.members.membership_remove(actor=world.admin, membership=world.agent)
     assert "member.removed" in audit_actions(world.tenant)
     c = Client()
     c.force_login(world.agent.user)
@@ -314,13 +325,15 @@ def test_removing_a_member_audits_and_locks_them_out(world: World) -> None:
 
 def test_team_lifecycle_is_audited(world: World) -> None:
     with tenant_scope(world.tenant):
-        team = services.team_create(actor=world.admin, name="Support")
-        services.team_member_add(actor=world.admin, team=team, membership=world.agent)
-        services.team_member_add(actor=world.admin, team=team, membership=world.agent)  # twice
+        team = services.teams.team_create(actor=world.admin, name="Support")
+        services.teams.team_member_add(actor=world.admin, team=team, membership=world.agent)
+        services.teams.team_member_add(
+            actor=world.admin, team=team, membership=world.agent
+        )  # twice
         assert team.members.count() == 1
-        services.team_rename(actor=world.admin, team=team, name="Care")
-        services.team_member_remove(actor=world.admin, team=team, membership=world.agent)
-        services.team_delete(actor=world.admin, team=team)
+        services.teams.team_rename(actor=world.admin, team=team, name="Care")
+        services.teams.team_member_remove(actor=world.admin, team=team, membership=world.agent)
+        services.teams.team_delete(actor=world.admin, team=team)
     assert [a for a in audit_actions(world.tenant) if a.startswith("team.")] == [
         "team.created",
         "team.member_added",
@@ -332,9 +345,9 @@ def test_team_lifecycle_is_audited(world: World) -> None:
 
 def test_audit_log_page_shows_only_this_tenants_events(world: World) -> None:
     with tenant_scope(world.other_tenant):
-        services.team_create(actor=world.other_owner, name="Secret Team")
+        services.teams.team_create(actor=world.other_owner, name="Secret Team")
     with tenant_scope(world.tenant):
-        services.team_create(actor=world.owner, name="Visible Team")
+        services.teams.team_create(actor=world.owner, name="Visible Team")
     c = Client()
     c.force_login(world.owner.user)
     page = c.get("/t/acme/settings/audit/").content.decode()
@@ -346,11 +359,11 @@ def test_a_retried_notification_mail_task_does_not_mail_anyone_twice(
     world: World, django_capture_on_commit_callbacks
 ) -> None:  # type: ignore[no-untyped-def]
     with tenant_scope(world.tenant), django_capture_on_commit_callbacks(execute=True):
-        ids = services.notify_managers(title="Quality dropped", url="/t/acme/")
+        ids = services.notifications.notify_managers(title="Quality dropped", url="/t/acme/")
     assert sorted(m.to[0] for m in mail.outbox) == sorted(
         [world.owner.user.email, world.admin.user.email]
     )
     # The task runs again (a retry after a later e-mail failed): nobody gets a second one.
     with tenant_scope(world.tenant):
-        assert services.notification_send_emails(notification_ids=ids) == 0
+        assert services.notifications.notification_send_emails(notification_ids=ids) == 0
     assert len(mail.outbox) == 2

@@ -6,7 +6,7 @@ import pytest
 
 from accounts.models import AuditEvent, Membership, Team
 from accounts.tenancy import TenantScopeError, current_tenant, tenant_scope, unscoped
-from tests.conftest import World
+from tests.factories import World
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from accounts import services
 from accounts.models import Invitation, InvitationStatus, Role
 from accounts.tasks import invitations_expire
 from accounts.tenancy import tenant_scope
-from tests.conftest import World
+from tests.factories import World
 from tests.fixtures_celery import WorkerProcess, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -21,7 +21,7 @@ def test_invitation_email_is_sent_by_the_worker_after_commit(
     world: World, celery_worker_process: WorkerProcess
 ) -> None:
     with tenant_scope(world.tenant):
-        invitation = services.invitation_create(
+        invitation = services.invitations.invitation_create(
             actor=world.owner, email="worker@acme.test", role=Role.AGENT
         )
     mails = wait_for(celery_worker_process.mails, message="no mail from the worker")
@@ -35,7 +35,7 @@ def test_beat_task_expires_invitations_in_every_tenant(
     past = timezone.now() - timedelta(days=1)
     for tenant, owner in ((world.tenant, world.owner), (world.other_tenant, world.other_owner)):
         with tenant_scope(tenant):
-            inv = services.invitation_create(
+            inv = services.invitations.invitation_create(
                 actor=owner, email=f"x@{tenant.slug}.test", role="agent"
             )
             Invitation.objects.filter(pk=inv.pk).update(expires_at=past)
@@ -57,7 +57,7 @@ def test_task_for_a_deleted_tenant_ends_quietly(
     from accounts.tasks import invitation_send_email_task
 
     with tenant_scope(world.tenant):
-        invitation = services.invitation_create(
+        invitation = services.invitations.invitation_create(
             actor=world.owner, email="gone@acme.test", role="agent"
         )
     wait_for(celery_worker_process.mails)

@@ -51,7 +51,9 @@ def test_invited_person_creates_account_in_the_browser(live_server, page, world)
     from accounts.tenancy import tenant_scope
 
     with tenant_scope(world.tenant):
-        inv = services.invitation_create(actor=world.owner, email="newbie@acme.test", role="agent")
+        inv = services.invitations.invitation_create(
+            actor=world.owner, email="newbie@acme.test", role="agent"
+        )
     page.goto(f"{live_server.url}/invitations/{inv.token}/")
     page.fill("#id_full_name", "New Bie")
     page.fill("#id_password1", PASSWORD)

@@ -12,8 +12,7 @@ import pytest
 
 from accounts.tenancy import tenant_scope
 from senders.models import ConnectionStatus, PhoneNumber, WhatsAppAccount
-from tests.conftest import World
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, World
 from tests.fixtures_celery import WorkerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]

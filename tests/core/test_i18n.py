@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.conftest import World
+from tests.factories import World
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = [code for code, _name in settings.LANGUAGES if code != settings.LANGUAGE_CODE]

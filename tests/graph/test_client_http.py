@@ -410,3 +410,19 @@ def test_send_helpers_shapes(canned: CannedServer, client: GraphClient) -> None:
         client.send_media("111", "1650", "image", media_id="1", link="https://x")
     with pytest.raises(ValueError):
         client.send_message("111", {"text": {"body": "no recipient"}})
+
+
+def test_meta_field_lists_are_the_clients_defaults(
+    canned: CannedServer, client: GraphClient
+) -> None:
+    WABA_FIELDS, PHONE_FIELDS = GraphClient.WABA_FIELDS, GraphClient.PHONE_FIELDS
+    canned.add(*[Reply(body={"id": "1", "data": []}) for _ in range(4)])
+    client.waba_get("1")
+    client.phone_number_get("2")
+    list(client.phone_numbers_list("1"))  # pages lazily
+    client.waba_get("1", fields=())  # Meta's own default set: no fields parameter at all
+    queries = [r.query for r in canned.requests]
+    assert queries[0]["fields"] == [",".join(WABA_FIELDS)]
+    assert queries[1]["fields"] == [",".join(PHONE_FIELDS)]
+    assert queries[2]["fields"] == [",".join(PHONE_FIELDS)]
+    assert "fields" not in queries[3]

@@ -1,11 +1,13 @@
-"""Shared helpers for the mock Meta tests: the fixtures and a tiny webhook receiver."""
+"""Helpers for the mock Meta tests: a tiny webhook receiver and Graph calls with a token.
+
+The ``mock_meta`` fixture itself is the suite's (``tests/fixtures_mock_meta.py``).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,11 +16,6 @@ from typing import Any
 
 import pytest
 import requests
-
-# tests/conftest.py registers the plugin for the whole suite; until then (or when this folder
-# runs alone) make its fixtures available here without registering it twice.
-if "tests.fixtures_mock_meta" not in sys.modules:
-    from tests.fixtures_mock_meta import mock_meta, mock_meta_server  # noqa: F401
 
 from waba_portal.mock_meta.control_client import MockMeta
 

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Membership
 from senders import troubleshooting as ts
-from tests.conftest import World
+from tests.factories import World
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

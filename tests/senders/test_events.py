@@ -13,10 +13,10 @@ from accounts.models import Notification
 from accounts.tenancy import tenant_scope
 from senders import troubleshooting as ts
 from senders.models import AccountHistory, ConnectionStatus, HistoryKind
-from tests.conftest import World
+from tests.factories import World, claim
 from tests.fixtures_celery import wait_for
-from tests.senders.conftest import Connected, ConnectWaba
-from tests.webhooks.conftest import claim, post_signed
+from tests.fixtures_senders import Connected, ConnectWaba
+from tests.fixtures_webhooks import post_signed
 from waba_portal.webhooks import services as webhook_services
 from waba_portal.webhooks.models import WebhookChange, WebhookDelivery
 

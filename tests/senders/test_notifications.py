@@ -8,9 +8,9 @@ from django.test import Client
 
 from accounts.models import Notification
 from accounts.tenancy import tenant_scope
-from senders import services
 from senders.models import HistoryKind
-from tests.senders.conftest import Connected
+from senders.services import notifications, snapshots
+from tests.fixtures_senders import Connected
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def test_a_downgrade_is_told_to_managers_in_their_language(
         admin.user.language = "de"
         admin.user.save()
         with django_capture_on_commit_callbacks(execute=True):
-            change = services.history_record(
+            change = snapshots.history_record(
                 waba=connected_waba.waba,
                 phone=connected_waba.phone,
                 kind=HistoryKind.QUALITY,
@@ -36,7 +36,7 @@ def test_a_downgrade_is_told_to_managers_in_their_language(
                 new="RED",
                 source="webhook",
             )
-            services.notify_for_changes(waba=connected_waba.waba, changes=[change])
+            notifications.notify_for_changes(waba=connected_waba.waba, changes=[change])
         titles = dict(Notification.objects.values_list("user__email", "title"))
     assert set(titles) == {owner.user.email, admin.user.email}  # not the agent
     assert titles[owner.user.email].startswith("Quality of ")

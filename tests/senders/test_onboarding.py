@@ -24,7 +24,7 @@ from senders.models import (
     PhoneNumber,
     WhatsAppAccount,
 )
-from tests.conftest import World
+from tests.factories import World
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -90,7 +90,7 @@ def test_connect_registers_the_number_and_lands_connected(world: World, mock_met
             "CLOUD_API",
             True,
         )
-        assert phone.business_profile.fetched_at is not None
+        assert phone.business_profiles.get().fetched_at is not None
         assert {a.meta_id for a in MetaAsset.objects.all()} == {waba.waba_id, phone.phone_number_id}
         assert "waba.connected" in AuditEvent.objects.values_list("action", flat=True)
         pin = str(phone.pin)
@@ -534,7 +534,7 @@ def test_the_pin_is_kept_when_registration_fails_for_a_moment(
 def test_a_step_that_breaks_unexpectedly_fails_with_retry_not_forever(
     world: World, mock_meta, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from senders import onboarding as pipeline
+    from senders.services import onboarding as pipeline
 
     def broken(onboarding: Onboarding) -> None:
         raise KeyError("id")  # e.g. an answer without a field we rely on

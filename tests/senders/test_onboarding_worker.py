@@ -9,10 +9,10 @@ import pytest
 from django.test import Client
 
 from accounts.tenancy import tenant_scope
-from senders import onboarding as onboarding_services
 from senders import troubleshooting as ts
 from senders.models import AccountHistory, MetaAsset, Onboarding, OnboardingStatus, PhoneNumber
-from tests.conftest import World
+from senders.services import onboarding as onboarding_services
+from tests.factories import World
 from tests.fixtures_celery import WorkerProcess, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

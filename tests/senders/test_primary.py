@@ -8,10 +8,10 @@ import pytest
 from django.db import connection, transaction
 
 from accounts.tenancy import tenant_scope
-from senders import services
 from senders.models import ConnectionStatus, PhoneNumber
-from tests.conftest import World
-from tests.senders.conftest import Connected
+from senders.services import phone_numbers
+from tests.factories import World
+from tests.fixtures_senders import Connected
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,7 +35,7 @@ def test_two_changes_of_the_primary_sender_at_once_are_made_in_turn(
     def first() -> None:  # makes B primary, and holds its transaction open a moment
         try:
             with tenant_scope(tenant), transaction.atomic():
-                services.phone_number_set_primary(actor=world.owner, phone=b)
+                phone_numbers.phone_number_set_primary(actor=world.owner, phone=b)
                 first_done.set()
                 release.wait(10)
         except BaseException as exc:
@@ -47,7 +47,7 @@ def test_two_changes_of_the_primary_sender_at_once_are_made_in_turn(
     def second() -> None:  # meanwhile, someone else makes C primary
         try:
             with tenant_scope(tenant):
-                services.phone_number_set_primary(actor=world.owner, phone=c)
+                phone_numbers.phone_number_set_primary(actor=world.owner, phone=c)
         except BaseException as exc:
             errors.append(exc)
         finally:

@@ -8,7 +8,7 @@ from django.test import Client
 from accounts.tenancy import tenant_scope
 from senders import troubleshooting as ts
 from senders.models import ConnectionStatus
-from tests.senders.conftest import Connected
+from tests.fixtures_senders import Connected
 from tests.senders.test_events import ban, post
 
 pytestmark = pytest.mark.django_db(transaction=True)  # webhooks are processed at commit
@@ -42,12 +42,12 @@ def test_disabled_by_meta_through_a_webhook_shows_the_appeal(connected_waba: Con
 def test_token_expired_on_sync_shows_reconnect(
     connected_waba: Connected, mock_meta, settings
 ) -> None:  # type: ignore[no-untyped-def]
-    from senders import sync
+    from senders.services import sync
 
     c = connected_waba
     mock_meta.fault("GET", rf"/{c.waba_id}$", code=190, subcode=463, http_status=401)
     with tenant_scope(c.tenant):
-        sync.waba_sync(waba_id=c.waba.pk)
+        sync.waba_sync(waba_pk=c.waba.pk)
     assert_shown(page_of(c), ts.TOKEN_INVALID, c.tenant.slug)
 
 

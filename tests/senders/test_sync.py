@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from accounts.models import Notification
 from accounts.tenancy import tenant_scope
-from senders import sync
 from senders import tasks as sender_tasks
 from senders import troubleshooting as ts
 from senders.models import (
@@ -21,8 +20,9 @@ from senders.models import (
     PhoneNumber,
     WhatsAppAccount,
 )
-from tests.conftest import World
-from tests.senders.conftest import Connected, ConnectWaba
+from senders.services import sync
+from tests.factories import World
+from tests.fixtures_senders import Connected, ConnectWaba
 from waba_portal.graph.client import GraphClient
 
 pytestmark = pytest.mark.django_db
@@ -201,7 +201,9 @@ def test_fan_out_picks_the_stalest_first_across_tenants_and_respects_the_cap(
     connect_waba(world.other_tenant, name="No token", access_token=None)
     queued: list[tuple] = []
     monkeypatch.setattr(
-        "waba_portal.tasks.enqueue_on_commit", lambda task, *args: queued.append((task.name, *args))
+        sender_tasks.sync_waba_task,
+        "delay_on_commit",
+        lambda *args: queued.append((sender_tasks.sync_waba_task.name, *args)),
     )
 
     settings.SYNC_INTERVAL_SECONDS = 900
@@ -239,8 +241,10 @@ def test_beat_runs_the_fan_out_every_five_minutes() -> None:
 
     entry = app.conf.beat_schedule["sync-wabas"]
     assert (entry["task"], entry["schedule"]) == ("senders.sync_fan_out", 300.0)
-    assert app.amqp.router.route({}, "senders.sync_waba")["queue"].name == "sync"
-    assert app.amqp.router.route({}, "senders.sync_fan_out")["queue"].name == "sync"
+    # Each task names its queue on its decorator: sync work never waits behind sending.
+    assert sender_tasks.sync_fan_out_task.queue == "sync"
+    assert sender_tasks.sync_waba_task.queue == "sync"
+    assert sender_tasks.onboarding_run_task.queue == "sync"
 
 
 # --- Errors ------------------------------------------------------------

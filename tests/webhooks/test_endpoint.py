@@ -13,7 +13,7 @@ from django.core import signals
 from django.core.cache import cache
 from django.test import Client
 
-from tests.webhooks.conftest import WsgiClient, post_signed
+from tests.fixtures_webhooks import WsgiClient, post_signed
 from waba_portal.graph.webhooks import sign_payload
 from waba_portal.webhooks import samples
 from waba_portal.webhooks.models import WebhookDelivery

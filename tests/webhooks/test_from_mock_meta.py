@@ -6,9 +6,8 @@ import pytest
 
 from accounts.tenancy import tenant_scope
 from inbox.models import Message
-from tests.conftest import World
+from tests.factories import World, claim
 from tests.fixtures_celery import wait_for
-from tests.webhooks.conftest import claim
 from waba_portal.graph.client import GraphClient
 from waba_portal.webhooks.models import WebhookChange
 

@@ -9,7 +9,7 @@ from django.test import Client
 
 from accounts.tenancy import tenant_scope
 from inbox.models import Message, MessageStatusEvent
-from tests.webhooks.conftest import Routed, post_signed
+from tests.fixtures_webhooks import Routed, post_signed
 from waba_portal.webhooks import registry, samples, services
 from waba_portal.webhooks.models import ChangeStatus, DeliveryStatus, WebhookChange, WebhookDelivery
 
@@ -252,7 +252,7 @@ def test_retries_are_bounded_then_dead_letter_then_replay(
 
 
 def test_unroutable_change_is_routed_on_replay_once_the_number_is_connected(routed: Routed) -> None:
-    from tests.webhooks.conftest import claim
+    from tests.factories import claim
 
     r = routed
     delivery_id = store(
@@ -428,7 +428,7 @@ def test_the_processing_flag_with_and_without_redis(settings, redis_url: str) ->
     settings.WEBHOOK_KICK_LOCAL_SECONDS = 0
     if not redis_url:
         settings.REDIS_URL = ""
-    flag = services._KickFlag()
+    flag = services.kick._KickFlag()
     flag.release()
     assert flag.claim() is True
     assert flag.claim() is False  # set: nobody else queues a drain
@@ -446,7 +446,7 @@ def test_a_running_drain_keeps_the_flag_past_its_first_expiry(settings, redis_ur
     settings.WEBHOOK_KICK_TTL_SECONDS = 1
     if not redis_url:
         settings.REDIS_URL = ""
-    flag = services._KickFlag()
+    flag = services.kick._KickFlag()
     flag.release()
     assert flag.claim() is True
     time.sleep(0.6)
@@ -458,7 +458,7 @@ def test_a_running_drain_keeps_the_flag_past_its_first_expiry(settings, redis_ur
 
 def test_a_process_that_saw_the_flag_skips_redis_for_a_moment(settings) -> None:  # type: ignore[no-untyped-def]
     settings.WEBHOOK_KICK_LOCAL_SECONDS = 60
-    flag = services._KickFlag()
+    flag = services.kick._KickFlag()
     flag.release()
     assert flag.claim() is True
     flag.release()

@@ -9,7 +9,7 @@ import pytest
 from accounts.tenancy import tenant_scope
 from inbox.models import Message
 from tests.fixtures_celery import WorkerProcess, wait_for
-from tests.webhooks.conftest import Routed
+from tests.fixtures_webhooks import Routed
 from waba_portal.webhooks import samples, services
 from waba_portal.webhooks.models import DeliveryStatus, WebhookChange, WebhookDelivery
 
@@ -71,7 +71,7 @@ def test_unroutable_delivery_is_kept_then_routed_on_replay_by_the_worker(
     routed: Routed, celery_worker_process: WorkerProcess
 ) -> None:
     """A delivery for a number no tenant holds yet is kept, then routed on replay."""
-    from tests.webhooks.conftest import claim
+    from tests.factories import claim
 
     value = samples.inbound_text(phone_number_id="987654", text="before connect")
     services.delivery_store(

@@ -28,6 +28,7 @@ from django.core import signals
 from django.http.request import split_domain_port, validate_host
 from django.urls import get_script_prefix, reverse
 
+from waba_portal.errors import error_body
 from waba_portal.graph.webhooks import SignatureResult, check_signature
 from waba_portal.webhooks import services
 
@@ -44,7 +45,7 @@ class Answer:
 
     @classmethod
     def error(cls, status: int, code: str, message: str) -> Answer:
-        return cls(status, {"error": {"code": code, "message": message}})
+        return cls(status, error_body(code, message))
 
     def content(self) -> bytes:
         return json.dumps(self.body, separators=(",", ":")).encode()

@@ -1,16 +1,22 @@
-"""Celery tasks of the webhook pipeline (queue ``webhooks``)."""
+"""Celery tasks of the webhook pipeline (queue ``webhooks``).
+
+The services import these tasks to queue them; each task imports the services in its
+body, so the two modules never import each other at load time.
+"""
 
 from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
 
-from waba_portal.webhooks import services
 
-
-@shared_task(name="webhooks.process_deliveries", acks_late=True, reject_on_worker_lost=True)
+@shared_task(
+    name="webhooks.process_deliveries", queue="webhooks", acks_late=True, reject_on_worker_lost=True
+)
 def process_deliveries(delivery_ids: list[int] | None = None, force: bool = False) -> dict:
     """Given ids (replays, retries, the sweeper): those. Without: drain what is due."""
+    from waba_portal.webhooks import services
+
     if delivery_ids:
         report = services.deliveries_process_guarded(delivery_ids=delivery_ids, force=force)
     else:
@@ -33,6 +39,8 @@ def process_deliveries(delivery_ids: list[int] | None = None, force: bool = Fals
     }
 
 
-@shared_task(name="webhooks.sweep_deliveries")
+@shared_task(name="webhooks.sweep_deliveries", queue="webhooks")
 def sweep_deliveries() -> int:
+    from waba_portal.webhooks import services
+
     return services.deliveries_sweep()

@@ -9,7 +9,7 @@ at most ``SYNC_BATCH_CAP`` at a time, across all tenants.
 :func:`waba_sync` costs Meta exactly two listings per WABA: the WABA node and its
 phone numbers (every page of them, 100 a page), never one call per number. What
 changed is written as history and changes for the worse notify the tenant's owners
-and admins (:mod:`senders.services`). Errors are sorted:
+and admins (:mod:`senders.services.snapshots`). Errors are sorted:
 
 - access lost (token expired or revoked, permission removed): a problem the user has
   to fix, shown on the account and notified once, not at every sync;
@@ -29,23 +29,19 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from accounts.models import NotificationLevel
-from accounts.services import Text, notify_managers
-from accounts.tenancy import require_tenant
-from senders import selectors, services
+from senders import selectors, tasks
 from senders import troubleshooting as ts
 from senders.models import (
+    AccountHistory,
     ConnectionStatus,
     HistoryKind,
-    MetaAsset,
     MetaAssetKind,
     PhoneNumber,
     WhatsAppAccount,
 )
+from senders.services import assets, graph, notifications, phone_numbers, rules, snapshots
 from waba_portal.graph import errors as ge
 
 logger = logging.getLogger(__name__)
@@ -60,13 +56,10 @@ RETRYABLE_ERRORS = (ge.GraphTransientError, ge.GraphRateLimitError)
 
 def sync_fan_out() -> int:
     """Queue a sync of each connected WABA that is due, stalest first; returns how many."""
-    from senders.tasks import sync_waba_task
-    from waba_portal.tasks import enqueue_on_commit
-
     synced_before = timezone.now() - timedelta(seconds=settings.SYNC_INTERVAL_SECONDS)
     due = selectors.wabas_due_for_sync(synced_before=synced_before, limit=settings.SYNC_BATCH_CAP)
-    for tenant_id, waba_pk in due:
-        enqueue_on_commit(sync_waba_task, tenant_id, waba_pk)
+    for tenant_pk, waba_pk in due:
+        tasks.sync_waba_task.delay_on_commit(tenant_pk, waba_pk)
     if due:
         logger.info("sync fan-out: %d WABAs queued", len(due))
     return len(due)
@@ -75,49 +68,44 @@ def sync_fan_out() -> int:
 # --- One WABA ------------------------------------------------------------
 
 
-def waba_sync(*, waba_id: int) -> WhatsAppAccount | None:
+def waba_sync(*, waba_pk: int) -> WhatsAppAccount | None:
     """Read one WABA and all its numbers from Meta and apply what changed.
 
-    ``waba_id`` is our primary key. Returns the account, or None if it is gone.
-    Raises a :data:`RETRYABLE_ERRORS` error when Meta is unavailable or throttling;
-    the caller (the task) retries.
+    Returns the account, or None if it is gone. Raises a :data:`RETRYABLE_ERRORS`
+    error when Meta is unavailable or throttling; the caller (the task) retries.
     """
-    waba = WhatsAppAccount.objects.filter(pk=waba_id).first()
+    waba = WhatsAppAccount.objects.filter(pk=waba_pk).first()
     if waba is None or not waba.is_connected or not waba.access_token:
         return waba
-    client = services.graph_client(token=str(waba.access_token))
+    client = graph.graph_client(token=str(waba.access_token))
     try:
-        data = client.waba_get(waba.waba_id, fields=services.WABA_FIELDS)
-        numbers = list(
-            client.phone_numbers_list(
-                waba.waba_id, fields=services.PHONE_FIELDS, limit=PHONE_PAGE_SIZE
-            )
-        )
+        data = client.waba_get(waba.waba_id)
+        numbers = list(client.phone_numbers_list(waba.waba_id, limit=PHONE_PAGE_SIZE))
     except (ge.GraphAuthError, ge.GraphPermissionError) as exc:
-        return _access_lost(waba_id=waba.pk, error=exc)
+        return _access_lost(waba_pk=waba.pk, error=exc)
     except RETRYABLE_ERRORS as exc:
-        _record_error(waba_id=waba.pk, error=exc, finished=False)
+        _record_error(waba_pk=waba.pk, error=exc, finished=False)
         raise
     except ge.GraphError as exc:
         logger.warning("sync of WABA %s failed: %s", waba.waba_id, exc)
-        return _record_error(waba_id=waba.pk, error=exc, finished=True)
+        return _record_error(waba_pk=waba.pk, error=exc, finished=True)
     finally:
         client.close()
-    return _apply(waba_id=waba.pk, data=data, numbers=numbers)
+    return _apply(waba_pk=waba.pk, data=data, numbers=numbers)
 
 
-def waba_sync_give_up(*, waba_id: int, message: str) -> None:
+def waba_sync_give_up(*, waba_pk: int, message: str) -> None:
     """Meta stayed unavailable through every retry: keep why, try again at the next round."""
-    WhatsAppAccount.objects.filter(pk=waba_id).update(
+    WhatsAppAccount.objects.filter(pk=waba_pk).update(
         sync_error=message[:2000], last_synced_at=timezone.now()
     )
 
 
 @transaction.atomic
 def _apply(
-    *, waba_id: int, data: dict[str, Any], numbers: list[dict[str, Any]]
+    *, waba_pk: int, data: dict[str, Any], numbers: list[dict[str, Any]]
 ) -> WhatsAppAccount | None:
-    waba = WhatsAppAccount.objects.select_for_update().filter(pk=waba_id).first()
+    waba = WhatsAppAccount.objects.select_for_update().filter(pk=waba_pk).first()
     if waba is None or not waba.is_connected:
         return waba  # disconnected while we were reading Meta
     before_status, before_problem = waba.connection_status, waba.problem
@@ -125,29 +113,33 @@ def _apply(
         waba.problem, waba.problem_detail = "", ""  # Meta answered: the access works again
     waba.sync_error = ""
     waba.last_synced_at = timezone.now()
-    changes = services.waba_apply_snapshot(waba=waba, data=data, source=SOURCE)
+    changes = snapshots.waba_apply_snapshot(waba=waba, data=data, source=SOURCE)
     _connection_changed(waba, before_status, before_problem, already_notified=changes)
 
     listed: set[str] = set()
     for item in numbers:
         if not item.get("id"):
             continue
-        phone_id = str(item["id"])
-        listed.add(phone_id)
-        _phone_back_in_waba(waba, phone_id)
-        phone, _changes = services.phone_apply_snapshot(waba=waba, data=item, source=SOURCE)
+        phone_number_id = str(item["id"])
+        listed.add(phone_number_id)
+        _phone_back_in_waba(waba, phone_number_id)
+        phone, _changes = snapshots.phone_apply_snapshot(waba=waba, data=item, source=SOURCE)
         _claim_phone(waba, phone)
     _phones_gone(waba, listed)
     return waba
 
 
 def _connection_changed(
-    waba: WhatsAppAccount, old_status: str, old_problem: str, *, already_notified: list[Any]
+    waba: WhatsAppAccount,
+    old_status: str,
+    old_problem: str,
+    *,
+    already_notified: list[AccountHistory],
 ) -> None:
     """Record a change of connection state; tell managers about a new problem, once."""
     if (waba.connection_status, waba.problem) == (old_status, old_problem):
         return
-    services.history_record(
+    snapshots.history_record(
         waba=waba,
         kind=HistoryKind.CONNECTION,
         old=old_status,
@@ -159,25 +151,27 @@ def _connection_changed(
     if (
         waba.problem
         and waba.problem != old_problem
-        and not any(services.is_change_for_the_worse(c) for c in already_notified)
+        and not any(rules.is_change_for_the_worse(c) for c in already_notified)
     ):
-        waba_problem_notify(waba=waba, problem=waba.problem)
+        notifications.waba_problem_notify(waba=waba, problem=waba.problem)
 
 
-def _phone_back_in_waba(waba: WhatsAppAccount, phone_id: str) -> None:
+def _phone_back_in_waba(waba: WhatsAppAccount, phone_number_id: str) -> None:
     """A number we marked gone is listed again: let its state be derived afresh."""
     PhoneNumber.objects.filter(
-        waba=waba, phone_number_id=phone_id, connection_status=ConnectionStatus.DISCONNECTED
+        waba=waba,
+        phone_number_id=phone_number_id,
+        connection_status=ConnectionStatus.DISCONNECTED,
     ).update(connection_status=ConnectionStatus.PENDING)
 
 
 def _claim_phone(waba: WhatsAppAccount, phone: PhoneNumber) -> None:
     """Webhooks of a number are routed by its claim; a number new to the WABA needs one."""
     try:
-        services.meta_asset_claim(
+        assets.meta_asset_claim(
             kind=MetaAssetKind.PHONE_NUMBER, meta_id=phone.phone_number_id, waba_id=waba.waba_id
         )
-    except services.AssetTaken:
+    except assets.AssetTaken:
         logger.warning(
             "number %s of WABA %s is held by another tenant", phone.phone_number_id, waba.waba_id
         )
@@ -202,7 +196,7 @@ def _phones_gone(waba: WhatsAppAccount, listed: set[str]) -> None:
         was_primary = was_primary or phone.is_primary
         phone.connection_status, phone.is_primary = ConnectionStatus.DISCONNECTED, False
         phone.save(update_fields=["connection_status", "is_primary"])
-        services.history_record(
+        snapshots.history_record(
             waba=waba,
             phone=phone,
             kind=HistoryKind.CONNECTION,
@@ -211,35 +205,20 @@ def _phones_gone(waba: WhatsAppAccount, listed: set[str]) -> None:
             source=SOURCE,
             detail={"reason": "not_in_waba"},
         )
-    MetaAsset.objects.filter(
-        kind=MetaAssetKind.PHONE_NUMBER, meta_id__in=[p.phone_number_id for p in gone]
-    ).delete()
+    assets.meta_assets_release(
+        kind=MetaAssetKind.PHONE_NUMBER, meta_ids=[p.phone_number_id for p in gone]
+    )
     if was_primary:
-        services.primary_ensure()
+        phone_numbers.primary_ensure()
     for phone in gone:
-
-        def title(phone: PhoneNumber = phone) -> str:
-            return _("%(number)s was removed from %(account)s") % {
-                "number": phone,
-                "account": waba,
-            }
-
-        def body() -> str:
-            return _(
-                "Meta no longer lists this number in the WhatsApp Business Account, "
-                "so it cannot send messages here."
-            )
-
-        notify_managers(
-            title=title, body=body, url=_waba_url(waba), level=NotificationLevel.WARNING
-        )
+        notifications.phone_removed_notify(waba=waba, phone=phone)
 
 
-def _access_lost(*, waba_id: int, error: ge.GraphError) -> WhatsAppAccount | None:
+def _access_lost(*, waba_pk: int, error: ge.GraphError) -> WhatsAppAccount | None:
     """Meta refused our access: show the problem and its fix; notify only when it starts."""
     problem = ts.problem_for_graph_error(error, step="sync")
     with transaction.atomic():
-        waba = WhatsAppAccount.objects.select_for_update().filter(pk=waba_id).first()
+        waba = WhatsAppAccount.objects.select_for_update().filter(pk=waba_pk).first()
         if waba is None:
             return None
         waba.sync_error = str(error)[:2000]
@@ -256,7 +235,7 @@ def _access_lost(*, waba_id: int, error: ge.GraphError) -> WhatsAppAccount | Non
             )
         waba.save()
         if is_new:
-            services.history_record(
+            snapshots.history_record(
                 waba=waba,
                 kind=HistoryKind.CONNECTION,
                 old=old_status,
@@ -268,43 +247,14 @@ def _access_lost(*, waba_id: int, error: ge.GraphError) -> WhatsAppAccount | Non
                     "error_subcode": error.subcode,
                 },
             )
-            waba_problem_notify(waba=waba, problem=problem)
+            notifications.waba_problem_notify(waba=waba, problem=problem)
     logger.info("sync of WABA %s: access lost (%s)", waba.waba_id, problem)
     return waba
 
 
-def _record_error(*, waba_id: int, error: ge.GraphError, finished: bool) -> WhatsAppAccount | None:
+def _record_error(*, waba_pk: int, error: ge.GraphError, finished: bool) -> WhatsAppAccount | None:
     fields: dict[str, Any] = {"sync_error": str(error)[:2000]}
     if finished:
         fields["last_synced_at"] = timezone.now()
-    WhatsAppAccount.objects.filter(pk=waba_id).update(**fields)
-    return WhatsAppAccount.objects.filter(pk=waba_id).first()
-
-
-# --- Notifications ------------------------------------------------------------
-
-
-def _waba_url(waba: WhatsAppAccount) -> str:
-    return reverse(
-        "senders:waba_detail", kwargs={"tenant_slug": require_tenant().slug, "waba_id": waba.pk}
-    )
-
-
-def waba_problem_notify(
-    *, waba: WhatsAppAccount, problem: str, level: str = NotificationLevel.WARNING
-) -> None:
-    """Tell owners and admins that this account has a problem, with what fixes it."""
-    entry = ts.get(problem)
-    notify_managers(
-        title=lambda: _("%(account)s: %(problem)s") % {"account": waba, "problem": entry.title},
-        body=lambda: " ".join([str(entry.explanation), *(str(step) for step in entry.steps)]),
-        url=_waba_url(waba),
-        level=level,
-    )
-
-
-def waba_notify(
-    *, waba: WhatsAppAccount, title: Text, body: Text = "", level: str = NotificationLevel.INFO
-) -> None:
-    """Tell owners and admins something about this account (already translated text)."""
-    notify_managers(title=title, body=body, url=_waba_url(waba), level=level)
+    WhatsAppAccount.objects.filter(pk=waba_pk).update(**fields)
+    return WhatsAppAccount.objects.filter(pk=waba_pk).first()

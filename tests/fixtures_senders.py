@@ -1,10 +1,12 @@
-"""Connected WABAs for sender tests: seeded in the mock Meta server, recorded in a tenant.
+"""Pytest plugin: connected WABAs, seeded in the mock Meta server and recorded in a tenant.
 
 ``connect_waba(tenant, numbers=2, ...)`` seeds a business with one WABA and its numbers
 in the mock and creates the tenant's rows (claims, account, numbers) as a finished
 onboarding leaves them, matching what the mock answers, so a first sync changes
 nothing. ``connected_waba`` is one such WABA of ``world.tenant``, with one number.
 The Graph client is pointed at the mock.
+
+For rows that need no Meta behind them, use the factories in ``tests.factories``.
 """
 
 from __future__ import annotations
@@ -20,9 +22,8 @@ from django.utils import timezone
 
 from accounts.models import Tenant
 from accounts.tenancy import tenant_scope
-from senders.models import ConnectionStatus, PhoneNumber, WhatsAppAccount
-from tests.conftest import World
-from tests.webhooks.conftest import claim
+from senders.models import PhoneNumber, WhatsAppAccount
+from tests.factories import PhoneNumberFactory, WhatsAppAccountFactory, World, claim
 
 _numbers = itertools.count(random.randrange(10**5) * 100)
 
@@ -97,46 +98,34 @@ def connect_waba(mock_meta, settings) -> ConnectWaba:  # type: ignore[no-untyped
         business = seed["businesses"][0]
         seeded_waba = business["wabas"][0]
         phone_ids = [p["id"] for p in seeded_waba["phone_numbers"]]
+        # The claims whatever status the test asks for: the mock holds the WABA for us.
         claim(tenant, seeded_waba["id"], *phone_ids)
+        fields: dict[str, Any] = {
+            "waba_id": seeded_waba["id"],
+            "business_id": business["id"],
+            "name": name,
+            "business_verification_status": verification.lower(),
+            "messaging_limit": limit,
+            "access_token": seed["token"],
+            **waba_fields,
+        }
+        if fields["business_verification_status"] != "verified":
+            fields.setdefault("unverified_since", timezone.now())
+        waba = WhatsAppAccountFactory(tenant=tenant, claim=False, **fields)
         with tenant_scope(tenant):
-            fields: dict[str, Any] = {
-                "waba_id": seeded_waba["id"],
-                "business_id": business["id"],
-                "name": name,
-                "currency": "USD",
-                "meta_status": "ACTIVE",
-                "account_review_status": "APPROVED",
-                "business_verification_status": verification.lower(),
-                "messaging_limit": limit,
-                "connection_status": ConnectionStatus.CONNECTED,
-                "access_token": seed["token"],
-                "subscribed": True,
-                "connected_at": timezone.now(),
-                **waba_fields,
-            }
-            if fields["business_verification_status"] != "verified":
-                fields.setdefault("unverified_since", timezone.now())
-            waba = WhatsAppAccount.objects.create(**fields)
             has_primary = PhoneNumber.objects.filter(is_primary=True).exists()
-            phones = [
-                PhoneNumber.objects.create(
-                    waba=waba,
-                    phone_number_id=p["id"],
-                    display_phone_number=p["display_phone_number"],
-                    verified_name=name,
-                    meta_status="CONNECTED",
-                    quality_rating="GREEN",
-                    name_status="APPROVED",
-                    code_verification_status="VERIFIED",
-                    platform_type="CLOUD_API",
-                    throughput_level="STANDARD",
-                    messaging_limit=limit,
-                    connection_status=ConnectionStatus.CONNECTED,
-                    is_primary=i == 0 and not has_primary,
-                    registered_at=timezone.now(),
-                )
-                for i, p in enumerate(seeded_waba["phone_numbers"])
-            ]
+        phones = [
+            PhoneNumberFactory(
+                waba=waba,
+                claim=False,
+                phone_number_id=p["id"],
+                display_phone_number=p["display_phone_number"],
+                verified_name=name,
+                messaging_limit=limit,
+                is_primary=i == 0 and not has_primary,
+            )
+            for i, p in enumerate(seeded_waba["phone_numbers"])
+        ]
         return Connected(
             tenant=tenant,
             waba=waba,

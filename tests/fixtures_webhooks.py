@@ -1,3 +1,10 @@
+"""Pytest plugin: webhooks as Meta sends them, to our endpoint and our WSGI application.
+
+``routed`` gives each of ``world``'s two tenants one claimed WABA with one number;
+``post_signed`` posts a body signed with the app secret as Meta signs it; ``WsgiClient``
+calls the production WSGI application (``waba_portal.wsgi``) as a server would.
+"""
+
 from __future__ import annotations
 
 import json
@@ -13,19 +20,9 @@ from django.db import close_old_connections
 from django.test import Client
 from werkzeug.test import Client as WerkzeugClient
 
-from accounts.models import Tenant
-from accounts.tenancy import tenant_scope
-from senders.models import MetaAsset, MetaAssetKind
-from tests.conftest import World
+from tests.factories import World, claim
 from waba_portal.graph.webhooks import sign_payload
 from waba_portal.webhooks.samples import dumps
-
-
-def claim(tenant: Tenant, waba_id: str, *phone_number_ids: str) -> None:
-    with tenant_scope(tenant):
-        MetaAsset.objects.create(kind=MetaAssetKind.WABA, meta_id=waba_id)
-        for pid in phone_number_ids:
-            MetaAsset.objects.create(kind=MetaAssetKind.PHONE_NUMBER, meta_id=pid, waba_id=waba_id)
 
 
 @dataclass

@@ -23,11 +23,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.errors import AccountsError, NotAllowed
 from accounts.models import Membership
-from accounts.services import audit_record
+from accounts.permissions import require_manager
+from accounts.services.audit import audit_record
 from accounts.tenancy import require_tenant
-from senders import services
+from senders import selectors, tasks
 from senders import troubleshooting as ts
 from senders.models import (
     BusinessProfile,
@@ -38,10 +38,16 @@ from senders.models import (
     OnboardingStatus,
     OnboardingStep,
     PhoneNumber,
+    PhoneStatus,
+    PlatformType,
+    SignupEvent,
     StepStatus,
     WhatsAppAccount,
 )
+from senders.services import assets, graph, phone_numbers, rules, snapshots
+from waba_portal.errors import Conflict, Invalid
 from waba_portal.graph import errors as ge
+from waba_portal.graph.client import GraphClient
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +62,13 @@ STEPS = (
     "register_number",
     "fetch_profile",
 )
-FINISH_EVENTS = {"FINISH", "FINISH_ONLY_WABA", "FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING"}
+FINISH_EVENTS = frozenset(
+    {
+        SignupEvent.FINISH,
+        SignupEvent.FINISH_ONLY_WABA,
+        SignupEvent.FINISH_WHATSAPP_BUSINESS_APP_ONBOARDING,
+    }
+)
 
 
 class StepFailed(Exception):
@@ -84,8 +96,7 @@ _SKIPPED = "skipped"
 @transaction.atomic
 def onboarding_start(*, actor: Membership, code: str, session: dict[str, Any]) -> Onboarding:
     """Record a finished (or failed) Embedded Signup and queue the pipeline."""
-    if not actor.can_manage:
-        raise NotAllowed(_("Only owners and admins can connect WhatsApp."))
+    require_manager(actor, message=_("Only owners and admins can connect WhatsApp."))
     event = str(session.get("event") or "")
     raw = session.get("data")
     data: dict[str, Any] = raw if isinstance(raw, dict) else {}
@@ -100,7 +111,9 @@ def onboarding_start(*, actor: Membership, code: str, session: dict[str, Any]) -
         message = str(data.get("error_message") or data.get("current_step") or event)
         onboarding.status = OnboardingStatus.FAILED
         onboarding.problem = (
-            ts.problem_for_signup_error(message) if event == "ERROR" else ts.SIGNUP_INCOMPLETE
+            ts.problem_for_signup_error(message)
+            if event == SignupEvent.ERROR
+            else ts.SIGNUP_INCOMPLETE
         )
         onboarding.error_message = message[:2000]
         onboarding.finished_at = timezone.now()
@@ -113,7 +126,7 @@ def onboarding_start(*, actor: Membership, code: str, session: dict[str, Any]) -
         )
         return onboarding
     if not code:
-        raise AccountsError(_("Meta did not hand over an authorisation code. Connect again."))
+        raise Invalid(_("Meta did not hand over an authorisation code. Connect again."))
     onboarding.code = code
     onboarding.save()
     OnboardingStep.objects.bulk_create(
@@ -139,10 +152,9 @@ def onboarding_start(*, actor: Membership, code: str, session: dict[str, Any]) -
 @transaction.atomic
 def onboarding_retry(*, actor: Membership, onboarding: Onboarding) -> Onboarding:
     """Resume a failed onboarding from the step that failed."""
-    if not actor.can_manage:
-        raise NotAllowed(_("Only owners and admins can connect WhatsApp."))
+    require_manager(actor, message=_("Only owners and admins can connect WhatsApp."))
     if onboarding.status != OnboardingStatus.FAILED or not onboarding.steps.exists():
-        raise AccountsError(_("Only a failed connection can be retried; connect again instead."))
+        raise Conflict(_("Only a failed connection can be retried; connect again instead."))
     onboarding.steps.filter(
         status__in=[StepStatus.FAILED, StepStatus.RETRYING, StepStatus.RUNNING]
     ).update(status=StepStatus.PENDING, error="")
@@ -159,33 +171,30 @@ def onboarding_retry(*, actor: Membership, onboarding: Onboarding) -> Onboarding
 
 
 def _enqueue(onboarding: Onboarding) -> None:
-    from senders.tasks import onboarding_run_task
-    from waba_portal.tasks import enqueue_on_commit
-
-    enqueue_on_commit(onboarding_run_task, onboarding.tenant_id, onboarding.pk)
+    tasks.onboarding_run_task.delay_on_commit(onboarding.tenant_id, onboarding.pk)
 
 
 # --- The run --------------------------------------------------------------------------
 
 
-def onboarding_run(*, onboarding_id: int) -> Onboarding | None:
+def onboarding_run(*, onboarding_pk: int) -> Onboarding | None:
     """Run every step not yet done. Raises StepRetry on a transient error.
 
     One run at a time per onboarding (a cache lock): a resumed run that finds another
     one alive leaves it alone.
     """
-    lock = f"onboarding-run:{onboarding_id}"
+    lock = f"onboarding-run:{onboarding_pk}"
     if not cache.add(lock, 1, timeout=settings.ONBOARDING_STALE_SECONDS):
-        logger.info("onboarding %s is being run by another worker", onboarding_id)
+        logger.info("onboarding %s is being run by another worker", onboarding_pk)
         return None
     try:
-        return _run(onboarding_id)
+        return _run(onboarding_pk)
     finally:
         cache.delete(lock)
 
 
-def _run(onboarding_id: int) -> Onboarding | None:
-    onboarding = Onboarding.objects.filter(pk=onboarding_id).first()
+def _run(onboarding_pk: int) -> Onboarding | None:
+    onboarding = Onboarding.objects.filter(pk=onboarding_pk).first()
     if onboarding is None or onboarding.status in (
         OnboardingStatus.SUCCEEDED,
         OnboardingStatus.FAILED,
@@ -265,9 +274,9 @@ def _fail(onboarding: Onboarding, step: OnboardingStep, problem: str, message: s
     )
 
 
-def onboarding_give_up(*, onboarding_id: int, message: str) -> None:
+def onboarding_give_up(*, onboarding_pk: int, message: str) -> None:
     """Retries are exhausted: fail the running step with "Meta did not answer"."""
-    onboarding = Onboarding.objects.filter(pk=onboarding_id).first()
+    onboarding = Onboarding.objects.filter(pk=onboarding_pk).first()
     if onboarding is None or onboarding.status == OnboardingStatus.SUCCEEDED:
         return
     step = (
@@ -292,12 +301,12 @@ def _finish(onboarding: Onboarding) -> None:
     waba.problem, waba.problem_detail = "", ""
     waba.connected_at = now if reconnected or not waba.connected_at else waba.connected_at
     waba.disconnected_at = None
-    services.waba_derive_state(waba)
+    rules.waba_derive_state(waba)
     waba.save()
-    services.history_record(
+    snapshots.history_record(
         waba=waba, kind=HistoryKind.CONNECTION, old=was, new="connected", source="onboarding"
     )
-    services.primary_ensure()
+    phone_numbers.primary_ensure()
     onboarding.status, onboarding.finished_at = OnboardingStatus.SUCCEEDED, now
     onboarding.code = onboarding.access_token = None  # the account keeps the token
     onboarding.save()
@@ -312,14 +321,14 @@ def _finish(onboarding: Onboarding) -> None:
 # --- The steps --------------------------------------------------------------------------
 
 
-def _client(onboarding: Onboarding) -> Any:
-    return services.graph_client(token=str(onboarding.access_token or ""))
+def _client(onboarding: Onboarding) -> GraphClient:
+    return graph.graph_client(token=str(onboarding.access_token or ""))
 
 
 def step_exchange_token(onboarding: Onboarding) -> str | None:
     if onboarding.access_token:
         return _SKIPPED
-    answer = services.graph_client().exchange_code(str(onboarding.code or ""))
+    answer = graph.graph_client().exchange_code(str(onboarding.code or ""))
     token = answer.get("access_token")
     if not token:
         raise StepFailed(ts.SIGNUP_INCOMPLETE, "Meta returned no access token for the code.")
@@ -332,7 +341,7 @@ def step_confirm_waba(onboarding: Onboarding) -> str | None:
     """Without session info, ask Meta which WABA the token was granted for."""
     if onboarding.waba_id:
         return _SKIPPED
-    info = services.graph_client().debug_token(str(onboarding.access_token))
+    info = graph.graph_client().debug_token(str(onboarding.access_token))
     waba_ids = list(info.waba_ids)
     if not waba_ids:
         raise StepFailed(
@@ -344,14 +353,14 @@ def step_confirm_waba(onboarding: Onboarding) -> str | None:
 
 
 def step_fetch_waba(onboarding: Onboarding) -> str | None:
-    data = _client(onboarding).waba_get(onboarding.waba_id, fields=services.WABA_FIELDS)
+    data = _client(onboarding).waba_get(onboarding.waba_id)
     waba, created = WhatsAppAccount.objects.get_or_create(waba_id=onboarding.waba_id)
     if not created and waba.connection_status == ConnectionStatus.DISCONNECTED:
         waba.connection_status = ConnectionStatus.REGISTERING  # reconnecting: same records
     waba.access_token = onboarding.access_token
     waba.business_id = onboarding.business_id or waba.business_id
     waba.last_synced_at = timezone.now()
-    services.waba_apply_snapshot(waba=waba, data=data, source="onboarding")
+    snapshots.waba_apply_snapshot(waba=waba, data=data, source="onboarding")
     onboarding.account = waba
     onboarding.save(update_fields=["account", "updated_at"])
     return None
@@ -359,8 +368,8 @@ def step_fetch_waba(onboarding: Onboarding) -> str | None:
 
 def step_claim_waba(onboarding: Onboarding) -> str | None:
     try:
-        services.meta_asset_claim(kind=MetaAssetKind.WABA, meta_id=onboarding.waba_id)
-    except services.AssetTaken as exc:
+        assets.meta_asset_claim(kind=MetaAssetKind.WABA, meta_id=onboarding.waba_id)
+    except assets.AssetTaken as exc:
         raise StepFailed(
             ts.ANOTHER_PROVIDER,
             f"WhatsApp Business Account {onboarding.waba_id} is connected to another provider.",
@@ -393,7 +402,7 @@ def step_credit_line(onboarding: Onboarding) -> str | None:
         return _SKIPPED
     token = settings.META_SYSTEM_USER_TOKEN or str(onboarding.access_token)
     try:
-        services.graph_client(token=token).credit_line_attach(
+        graph.graph_client(token=token).credit_line_attach(
             settings.META_CREDIT_LINE_ID, waba.waba_id, waba.currency or "USD"
         )
     except (ge.GraphInvalidRequestError, ge.GraphPermissionError) as exc:
@@ -407,19 +416,19 @@ def step_fetch_numbers(onboarding: Onboarding) -> str | None:
     waba = onboarding.account
     assert waba is not None
     seen: list[PhoneNumber] = []
-    for data in _client(onboarding).phone_numbers_list(waba.waba_id, fields=services.PHONE_FIELDS):
-        phone, _changes = services.phone_apply_snapshot(waba=waba, data=data, source="onboarding")
+    for data in _client(onboarding).phone_numbers_list(waba.waba_id):
+        phone, _changes = snapshots.phone_apply_snapshot(waba=waba, data=data, source="onboarding")
         if phone.connection_status == ConnectionStatus.DISCONNECTED:
             phone.connection_status = ConnectionStatus.PENDING
-            services.phone_derive_state(phone)
+            rules.phone_derive_state(phone)
             phone.save()
         seen.append(phone)
     for phone in seen:
         try:
-            services.meta_asset_claim(
+            assets.meta_asset_claim(
                 kind=MetaAssetKind.PHONE_NUMBER, meta_id=phone.phone_number_id, waba_id=waba.waba_id
             )
-        except services.AssetTaken as exc:
+        except assets.AssetTaken as exc:
             raise StepFailed(
                 ts.ANOTHER_PROVIDER,
                 f"Phone number {phone.display_phone_number} is connected to another provider.",
@@ -435,32 +444,32 @@ def step_fetch_numbers(onboarding: Onboarding) -> str | None:
     # retry of the registration sends the same one (registering is not idempotent).
     for phone in seen:
         if (
-            onboarding.signup_event == "FINISH"
+            onboarding.signup_event == SignupEvent.FINISH
             and phone.phone_number_id == onboarding.phone_number_id
         ):
-            services.phone_pin_ensure(phone)
+            phone_numbers.phone_pin_ensure(phone)
     return None
 
 
 def step_register_number(onboarding: Onboarding) -> str | None:
-    if onboarding.signup_event != "FINISH" or not onboarding.phone_number_id:
+    if onboarding.signup_event != SignupEvent.FINISH or not onboarding.phone_number_id:
         return _SKIPPED  # only a WABA was shared, or a coexistence number (already on the app)
     phone = PhoneNumber.objects.get(phone_number_id=onboarding.phone_number_id)
-    if phone.meta_status == "CONNECTED" and phone.platform_type == "CLOUD_API":
+    if phone.meta_status == PhoneStatus.CONNECTED and phone.platform_type == PlatformType.CLOUD_API:
         return _SKIPPED
-    pin = services.phone_pin_ensure(phone)  # saved by the previous step already
+    pin = phone_numbers.phone_pin_ensure(phone)  # saved by the previous step already
     _client(onboarding).register(phone.phone_number_id, pin)
     old = phone.meta_status
-    phone.meta_status, phone.platform_type = "CONNECTED", "CLOUD_API"
+    phone.meta_status, phone.platform_type = PhoneStatus.CONNECTED, PlatformType.CLOUD_API
     phone.registered_at, phone.problem = timezone.now(), ""
-    services.phone_derive_state(phone)
+    rules.phone_derive_state(phone)
     phone.save()
-    services.history_record(
+    snapshots.history_record(
         waba=phone.waba,
         phone=phone,
         kind=HistoryKind.STATUS,
         old=old,
-        new="CONNECTED",
+        new=PhoneStatus.CONNECTED,
         source="onboarding",
     )
     return None
@@ -503,10 +512,7 @@ STEP_FUNCTIONS: dict[str, Callable[[Onboarding], str | None]] = {
 
 def onboardings_resume_stale(*, older_than_seconds: int = 120) -> int:
     """Queue onboardings that nobody is running (a worker died mid-way), in every tenant."""
-    from senders.selectors import stale_onboardings
-    from senders.tasks import onboarding_run_task
-
-    stale = stale_onboardings(older_than_seconds=older_than_seconds)
-    for tenant_id, onboarding_id in stale:
-        onboarding_run_task.apply_async(args=(tenant_id, onboarding_id))
+    stale = selectors.stale_onboardings(older_than_seconds=older_than_seconds)
+    for tenant_pk, onboarding_pk in stale:
+        tasks.onboarding_run_task.delay_on_commit(tenant_pk, onboarding_pk)
     return len(stale)

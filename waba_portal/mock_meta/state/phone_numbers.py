@@ -1,0 +1,209 @@
+"""Phone numbers of a WABA: listing, adding, reading, updating, and display name review."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from typing import Any
+
+from ..errors import GraphError, invalid_param, require
+from ..models import PhoneNumber, Token, Waba
+from .auth import AuthMixin
+from .base import locked
+from .events import EventsMixin
+from .query import paginate, select_fields
+from .registration import PIN_RE
+from .serialisation import SerialisationMixin
+from .templates import rule_matches
+from .values import digits, split_e164
+
+
+class PhoneNumbersMixin(SerialisationMixin, AuthMixin, EventsMixin):
+    PHONE_DEFAULT_FIELDS = ["id", "display_phone_number", "verified_name", "quality_rating"]
+
+    PHONE_LIST_DEFAULT_FIELDS = [
+        "id",
+        "display_phone_number",
+        "verified_name",
+        "status",
+        "quality_rating",
+        "code_verification_status",
+        "platform_type",
+        "throughput",
+        "webhook_configuration",
+    ]
+
+    @locked
+    def phones_list(
+        self, tok: Token, waba_id: str, params: dict[str, Any], url: str
+    ) -> dict[str, Any]:
+        waba = self._waba_for(tok, waba_id)
+        phones = [p for p in self.phones.values() if p.waba_id == waba.id]
+        sort = params.get("sort") or "creation_time.asc"
+        phones.sort(key=lambda p: (p.created_at, int(p.id)), reverse=str(sort).endswith(".desc"))
+        items = [self._phone_full(p) for p in phones]
+        filtering = params.get("filtering")
+        if filtering:
+            if isinstance(filtering, str):
+                try:
+                    filtering = json.loads(filtering)
+                except ValueError as exc:
+                    raise invalid_param("filtering must be a JSON array") from exc
+            for flt in filtering:
+                fname, op, val = (
+                    flt.get("field"),
+                    flt.get("operator", "EQUAL"),
+                    flt.get("value"),
+                )
+                if fname not in (
+                    "account_mode",
+                    "messaging_limit_tier",
+                    "is_official_business_account",
+                ):
+                    raise invalid_param(f"Cannot filter on {fname}")
+                if op == "EQUAL":
+                    items = [i for i in items if str(i.get(fname)).lower() == str(val).lower()]
+                elif op == "IN":
+                    vals = [str(v).lower() for v in (val or [])]
+                    items = [i for i in items if str(i.get(fname)).lower() in vals]
+        selected = [
+            select_fields(
+                i,
+                params.get("fields"),
+                self.PHONE_LIST_DEFAULT_FIELDS,
+                "WhatsAppBusinessPhoneNumber",
+            )
+            for i in items
+        ]
+        return paginate(selected, params, url)
+
+    @locked
+    def phone_add(self, tok: Token, waba_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        waba = self._waba_for(tok, waba_id, "whatsapp_business_management")
+        number = str(require(params, "phone_number"))
+        cc = params.get("cc") or params.get("country_code")
+        name = str(require(params, "verified_name"))
+        if not cc and not str(number).startswith("+"):
+            require(params, "cc")
+        if not 2 <= len(name) <= 75:
+            raise invalid_param("verified_name must be 2-75 characters")
+        if not re.match(r"^[1-9][0-9]{6,14}$", digits(number)):
+            raise invalid_param("phone_number is not a valid phone number")
+        cc_s, national = split_e164(number, str(cc) if cc else None)
+        phone = self._create_phone(waba, cc_s, national, name)
+        return {"id": phone.id}
+
+    def _create_phone(self, waba: Waba, cc: str, national: str, name: str) -> PhoneNumber:
+        for other in self.phones.values():
+            if other.e164_digits == cc + national:
+                if other.waba_id == waba.id:
+                    return other
+                raise GraphError(
+                    100,
+                    "This phone number is already registered to another WhatsApp Business Account.",
+                    http_status=409,
+                )
+        phone = PhoneNumber(
+            id=self._new_id(),
+            waba_id=waba.id,
+            cc=cc,
+            national_number=national,
+            verified_name=name,
+            created_at=self._now(),
+        )
+        self.phones[phone.id] = phone
+        return phone
+
+    @locked
+    def phone_get(self, tok: Token, phone_id: str, fields: str | None) -> dict[str, Any]:
+        phone = self._phone_for(tok, phone_id)
+        return select_fields(
+            self._phone_full(phone),
+            fields,
+            self.PHONE_DEFAULT_FIELDS,
+            "WhatsAppBusinessPhoneNumber",
+        )
+
+    @locked
+    def phone_update(self, tok: Token, phone_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        phone = self._phone_for(tok, phone_id, "whatsapp_business_management")
+        api_data = params.get("whatsapp_business_api_data")
+        pin = params.get("pin")
+        if pin is None and isinstance(api_data, dict):
+            pin = api_data.get("pin")
+        if pin is not None:
+            if not PIN_RE.match(str(pin)):
+                raise invalid_param("pin must be 6 digits")
+            if not phone.registered:
+                raise GraphError(133010, "The phone number is not registered.")
+            phone.pin, phone.pin_set_by = str(pin), "us"
+        if "new_display_name" in params:
+            new_name = str(params["new_display_name"])
+            if not 2 <= len(new_name) <= 75:
+                raise invalid_param("new_display_name must be 2-75 characters")
+            phone.new_display_name = new_name
+            phone.new_name_status = "PENDING_REVIEW"
+            self._schedule_name_review(phone)
+        if "search_visibility" in params:
+            if params["search_visibility"] not in ("VISIBLE", "HIDDEN"):
+                raise invalid_param("search_visibility must be VISIBLE or HIDDEN")
+            phone.search_visibility = str(params["search_visibility"])
+        if "webhook_configuration" in params:
+            conf = params["webhook_configuration"]
+            if not isinstance(conf, dict) or "override_callback_uri" not in conf:
+                raise invalid_param("webhook_configuration.override_callback_uri is required")
+            phone.webhook_override = {k: str(v) for k, v in conf.items()}
+        return {"success": True}
+
+    def _schedule_name_review(self, phone: PhoneNumber) -> None:
+        delay = self.config.name_review_delay
+        if delay is None:
+            return
+        review = functools.partial(self._review_name, phone.id, phone.new_display_name)
+        self.scheduler.call_later(delay, review)
+
+    @locked
+    def _review_name(self, phone_id: str, requested: str | None) -> None:
+        """Decide a requested display name by the config's name rules (scheduler thread)."""
+        current = self.phones.get(phone_id)
+        if (
+            current is None
+            or current.new_display_name != requested
+            or current.new_name_status != "PENDING_REVIEW"
+        ):
+            return
+        decision, reason = "APPROVED", None
+        for rule in self.config.name_rules:
+            if rule_matches(rule, requested or "", "", ""):
+                decision = str(rule.get("decision", "REJECTED")).upper()
+                reason = str(rule.get("reason", "")) or None
+                break
+        self._name_decision(current, decision, requested or "", reason)
+
+    def _name_decision(
+        self, phone: PhoneNumber, decision: str, requested: str, reason: str | None
+    ) -> None:
+        if decision == "APPROVED":
+            if phone.new_display_name and phone.registered is False:
+                phone.verified_name = requested
+            phone.new_name_status = "APPROVED" if phone.new_display_name else None
+            if not phone.new_display_name:
+                phone.verified_name = requested or phone.verified_name
+            phone.name_status = "APPROVED"
+        elif decision == "REJECTED":
+            if phone.new_display_name:
+                phone.new_name_status = "DECLINED"
+            else:
+                phone.name_status = "DECLINED"
+        elif decision in ("PENDING", "DEFERRED"):
+            phone.new_name_status = "PENDING_REVIEW"
+        value = {
+            "display_phone_number": phone.e164_digits,
+            "decision": decision,
+            "requested_verified_name": requested,
+            "rejection_reason": reason,
+        }
+        self._emit(
+            "phone_number_name_update", value, waba=self.wabas.get(phone.waba_id), phone=phone
+        )
