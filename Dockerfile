@@ -17,6 +17,7 @@ COPY templates_app ./templates_app
 COPY inbox ./inbox
 COPY locale ./locale
 COPY manage.py ./
+COPY scripts ./scripts
 RUN pip install -e . \
  && SECRET_KEY=build-only-not-secret DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     python manage.py collectstatic --noinput \

@@ -50,6 +50,11 @@ test: lint
 bench: install
 	$(PY) -m bench $(BENCH_ARGS)
 
+# The webhook pipeline under faults (bench/faults.py): kills and restarts during a load.
+.PHONY: faults
+faults: install
+	$(PY) -m bench.faults $(FAULTS_ARGS)
+
 # Re-extract and compile the translations (needs GNU gettext).
 messages: export DEBUG := 1
 messages: install

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from waba_portal.errors import Conflict, Invalid, NotAllowed, NotFound, ServiceError
 
 __all__ = [
     "Conflict",
     "Invalid",
     "InvitationError",
+    "InvitationLimitError",
     "LastOwnerError",
     "NotAllowed",
     "NotFound",
+    "RateLimited",
     "ServiceError",
 ]
 
@@ -25,3 +30,21 @@ class InvitationError(Invalid):
     """The invitation cannot be used (expired, revoked, accepted, another address)."""
 
     code = "invitation_invalid"
+
+
+class RateLimited(Conflict):
+    """Too many tries in a short time; the message and ``retry_at`` say when to try again."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_at: datetime, **kwargs: Any) -> None:
+        details = {"retry_at": retry_at.isoformat(), **(kwargs.pop("details", None) or {})}
+        super().__init__(message, details=details, **kwargs)
+        self.retry_at = retry_at
+
+
+class InvitationLimitError(RateLimited):
+    """Too many invitation e-mails in the last hour, by one account or one workspace."""
+
+    code = "invitation_limit"

@@ -67,6 +67,27 @@ class AcceptInvitationForm(PasswordPairMixin):
     field_order = ["full_name", "password1", "password2"]
 
 
+class InvitationTokenForm(forms.Form):
+    """The token of an invitation link: posted by the page's script, or pasted by hand."""
+
+    token = forms.CharField(
+        label=_("Invitation link"),
+        max_length=500,
+        help_text=_("Paste the whole link from your invitation e-mail."),
+    )
+
+    def clean_token(self) -> str:
+        value: str = self.cleaned_data["token"].strip()
+        if "#" in value:  # the link: its token is the fragment
+            value = value.rsplit("#", 1)[1]
+        elif "/invitations/" in value:  # a link of an e-mail sent before the fragment
+            value = value.rstrip("/").rsplit("/", 1)[1]
+        value = value.strip()
+        if not value:
+            raise forms.ValidationError(_("Paste the whole link from your invitation e-mail."))
+        return value
+
+
 class TenantForm(forms.Form):
     name = forms.CharField(label=_("Workspace name"), max_length=120)
 
@@ -101,3 +122,48 @@ class TeamMemberForm(forms.Form):
 class ProfileForm(forms.Form):
     full_name = forms.CharField(label=_("Your name"), max_length=150, required=False)
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+
+
+class TwoFactorCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        help_text=_("The 6-digit code your app shows now, or one of your recovery codes."),
+    )
+
+
+class TwoFactorSetupForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from your app"),
+        max_length=32,
+        help_text=_("The 6-digit code the app shows for WABA Portal."),
+    )
+
+
+class ConfirmIdentityForm(forms.Form):
+    """The password, or a code from the app (or a recovery code): one of them is needed."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    code = forms.CharField(
+        label=_("Or a code from your app"),
+        required=False,
+        max_length=32,
+        help_text=_("A recovery code works too, once."),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("password") and not data.get("code"):
+            raise forms.ValidationError(_("Enter your password or a code from your app."))
+        return data
+
+
+class TwoFactorRequiredForm(forms.Form):
+    required = forms.BooleanField(
+        label=_("Require two-factor sign-in for every member"), required=False
+    )

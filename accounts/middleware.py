@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -80,3 +83,61 @@ class UserLanguageMiddleware:
             translation.activate(user.language)
             request.LANGUAGE_CODE = user.language
         return self.get_response(request)
+
+
+class TwoFactorRequiredMiddleware:
+    """A workspace whose owners require two-factor sign-in opens only to sessions that gave a code.
+
+    Runs after ``TenantMiddleware`` (it reads ``request.membership``) and after
+    django-otp's ``OTPMiddleware`` (``request.user.is_verified()``). A member without
+    two-factor sign-in is sent to set it up, one whose session gave no code yet to enter
+    one, each with ``next`` back to the page; the API answers 403
+    ``two_factor_required``. Pages outside the workspace (the set-up page, the account,
+    logging out, the language switch) are not the workspace's and stay open.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
+        membership = getattr(request, "membership", None)
+        if membership is None or not membership.tenant.two_factor_required:
+            return None
+        is_verified = getattr(request.user, "is_verified", None)
+        if is_verified is not None and is_verified():
+            return None
+        if request.path.startswith("/api/"):
+            return JsonResponse(
+                error_body(
+                    "two_factor_required",
+                    _(
+                        "This workspace requires two-factor sign-in. Turn it on for your "
+                        "account and sign in with a code."
+                    ),
+                ),
+                status=403,
+            )
+        if selectors.two_factor_enabled(user=membership.user):
+            target = "accounts:login_code"
+            messages.info(
+                request,
+                _("%(workspace)s asks for a code from your app. Enter it to go on.")
+                % {"workspace": membership.tenant.name},
+            )
+        else:  # the set-up page names the workspaces that require it
+            target = "accounts:two_factor"
+        url = f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}"
+        if getattr(request, "htmx", False):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = url
+            return response
+        return HttpResponseRedirect(url)

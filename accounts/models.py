@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -76,6 +77,8 @@ class Tenant(models.Model):
     name = models.CharField(_("name"), max_length=120)
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
     is_active = models.BooleanField(default=True)
+    # Set by an owner: every member signs in with a second factor (accounts.services.two_factor).
+    two_factor_required = models.BooleanField(_("two-factor sign-in required"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -154,8 +157,30 @@ class TeamMember(TenantOwnedModel):
         ]
 
 
-def _invitation_token() -> str:
+# An invitation link carries a token; the table keeps only its SHA-256 (a leaked table
+# or backup opens no invitation). The prefix lets people and secret scanners recognise
+# a token when they see one; tokens issued before it have none and still work.
+INVITATION_TOKEN_PREFIX = "inv_"  # noqa: S105 (a marker, not a secret)
+
+
+def invitation_token_new() -> str:
+    """A fresh invitation token: 256 random bits, URL-safe, with the recognisable prefix."""
+    return INVITATION_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def invitation_token_hash(token: str) -> str:
+    """What the table keeps of a token: its SHA-256 in hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _invitation_token() -> str:  # the default of the old clear-text column (migration 0001)
     return secrets.token_urlsafe(32)
+
+
+def _invitation_token_hash() -> str:
+    # A new row gets the hash of a token nobody is given; sending its e-mail replaces it
+    # with the hash of the token in the link (accounts.services.invitations).
+    return invitation_token_hash(invitation_token_new())
 
 
 def _invitation_expiry() -> Any:
@@ -175,7 +200,9 @@ class Invitation(TenantOwnedModel):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField(_("e-mail address"))
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.AGENT)
-    token = models.CharField(max_length=64, unique=True, default=_invitation_token)
+    token_hash = models.CharField(
+        max_length=64, unique=True, default=_invitation_token_hash, editable=False
+    )
     status = models.CharField(
         max_length=16, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
     )

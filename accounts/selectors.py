@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import (
     AuditEvent,
@@ -14,6 +16,7 @@ from accounts.models import (
     Team,
     Tenant,
     User,
+    invitation_token_hash,
 )
 from accounts.tenancy import require_tenant, unscoped
 from waba_portal.errors import get_or_not_found
@@ -45,13 +48,26 @@ def default_tenant_for_user(*, user: User) -> Tenant | None:
 
 
 def invitation_by_token(*, token: str) -> Invitation | None:
-    """An invitation found by its secret token, in whichever active tenant it was issued."""
+    """An invitation found by the token of its link, in whichever active tenant it was issued."""
+    return invitation_by_token_hash(token_hash=invitation_token_hash(token))
+
+
+def invitation_by_token_hash(*, token_hash: str) -> Invitation | None:
+    """An invitation found by the hash the table keeps of its token (see the model)."""
     with unscoped():
         return (
             Invitation.objects.select_related("tenant", "invited_by")
-            .filter(token=token, tenant__is_active=True)
+            .filter(token_hash=token_hash, tenant__is_active=True)
             .first()
         )
+
+
+def active_user(*, user_pk: int | str) -> User | None:
+    """The active user with this id (a sign-in waiting for its second step), else None."""
+    try:
+        return User.objects.filter(pk=user_pk, is_active=True).first()
+    except (TypeError, ValueError):
+        return None
 
 
 def user_exists(*, email: str) -> bool:
@@ -103,3 +119,37 @@ def notifications_for(*, user: User, limit: int = 50) -> QuerySet[Notification]:
 
 def unread_notification_count(*, user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+# --- Two-factor sign-in ------------------------------------------------------------------
+
+
+def two_factor_device(*, user: User) -> TOTPDevice | None:
+    """The user's confirmed authenticator app, or None when two-factor sign-in is off."""
+    if not user.is_authenticated:
+        return None
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def two_factor_enabled(*, user: User) -> bool:
+    return two_factor_device(user=user) is not None
+
+
+def recovery_codes_left(*, user: User) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+def tenants_requiring_two_factor(*, user: User) -> list[Tenant]:
+    """The user's workspaces whose owners made two-factor sign-in required."""
+    return [m.tenant for m in memberships_of_user(user=user) if m.tenant.two_factor_required]
+
+
+def members_with_two_factor() -> list[tuple[Membership, bool]]:
+    """Every member of the current tenant, and whether each has two-factor sign-in on."""
+    members = list(member_list())
+    enabled = set(
+        TOTPDevice.objects.filter(
+            user_id__in=[m.user_id for m in members], confirmed=True
+        ).values_list("user_id", flat=True)
+    )
+    return [(m, m.user_id in enabled) for m in members]

@@ -6,20 +6,30 @@ Views only translate HTTP to service calls and back; rules live in services.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
 
-from accounts import selectors, services
+from accounts import lockout, selectors, services
 from accounts.forms import (
     AcceptInvitationForm,
+    ConfirmIdentityForm,
+    EmailAuthenticationForm,
+    InvitationTokenForm,
     InviteForm,
     ProfileForm,
     RoleForm,
@@ -27,8 +37,11 @@ from accounts.forms import (
     TeamForm,
     TeamMemberForm,
     TenantForm,
+    TwoFactorCodeForm,
+    TwoFactorRequiredForm,
+    TwoFactorSetupForm,
 )
-from accounts.models import Invitation, Membership, Team
+from accounts.models import Membership, Team
 from accounts.permissions import managers_only, require_manager, tenant_view
 from waba_portal.errors import ServiceError, form_add_error
 from waba_portal.middleware import refusals_return_to
@@ -60,6 +73,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 password=form.cleaned_data["password1"],
                 full_name=form.cleaned_data["full_name"],
                 tenant_name=form.cleaned_data["tenant_name"],
+                client_ip=lockout.client_ip(request),
             )
         except ServiceError as exc:
             form_add_error(form, exc)
@@ -134,7 +148,11 @@ def profile(request: HttpRequest) -> HttpResponse:
         response.set_cookie(LANGUAGE_COOKIE, form.cleaned_data["language"], samesite="Lax")
         messages.success(request, _("Your profile was saved."))
         return response
-    return render(request, "accounts/profile.html", {"form": form})
+    return render(
+        request,
+        "accounts/profile.html",
+        {"form": form, "two_factor_enabled": selectors.two_factor_enabled(user=user)},  # type: ignore[arg-type]
+    )
 
 
 # --- Tenant pages ---------------------------------------------------------------------
@@ -340,12 +358,65 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 # --- Invitations --------------------------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
-def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
-    invitation: Invitation | None = selectors.invitation_by_token(token=token)
+# The invitation a browser has opened: the hash of the token it presented, so that the
+# pages after it (a log-in included) need no token in their URL.
+INVITATION_SESSION_KEY = "invitation_token_hash"
+
+
+def _link_not_valid() -> str:
+    return _(
+        "This link does not open an invitation. If you have a newer invitation e-mail, "
+        "use its link; otherwise ask an admin of the workspace for a new invitation."
+    )
+
+
+def _invitation_open_page(
+    request: HttpRequest, form: InvitationTokenForm, *, problem: str = "", status: int = 200
+) -> HttpResponse:
+    context = {"token_form": form, "problem": problem}
+    return render(request, "accounts/invitation_accept.html", context, status=status)
+
+
+def _invitation_open(request: HttpRequest) -> HttpResponse:
+    """The token of a link, posted: remember the invitation and show it with a GET."""
+    form = InvitationTokenForm(request.POST)
+    if not form.is_valid():
+        return _invitation_open_page(request, form, status=400)
+    invitation = selectors.invitation_by_token(token=form.cleaned_data["token"])
     if invitation is None:
-        raise Http404
-    context: dict[str, Any] = {"invitation": invitation}
+        form.add_error("token", _link_not_valid())
+        return _invitation_open_page(request, form, status=404)
+    request.session[INVITATION_SESSION_KEY] = invitation.token_hash
+    return redirect("accounts:invitation_accept")
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest) -> HttpResponse:
+    """Open an invitation, then accept it signed in or with a new account.
+
+    The e-mail's link carries the token after "#", which the browser keeps to itself:
+    ``js/invitation_accept.js`` posts it in the form ``token`` (without JavaScript the
+    person pastes the link there). The invitation opened is kept in the session, and the
+    other posts here (accept, create the account) act on it.
+    """
+    if request.method == "POST" and "token" in request.POST:
+        return _invitation_open(request)
+    token_hash = request.session.get(INVITATION_SESSION_KEY, "")
+    invitation = selectors.invitation_by_token_hash(token_hash=token_hash) if token_hash else None
+    if invitation is None:
+        if token_hash:  # a newer e-mail replaced the link, or the workspace was closed
+            del request.session[INVITATION_SESSION_KEY]
+            return _invitation_open_page(
+                request, InvitationTokenForm(), problem=_link_not_valid(), status=404
+            )
+        if request.method == "POST":  # the session ended before the form was sent
+            problem = _("Open the link in your invitation e-mail again.")
+            return _invitation_open_page(
+                request, InvitationTokenForm(), problem=problem, status=400
+            )
+        return _invitation_open_page(request, InvitationTokenForm())
+
+    context: dict[str, Any] = {"invitation": invitation, "token_form": InvitationTokenForm()}
     if not invitation.is_usable:
         context["problem"] = services.invitations.invitation_problem(invitation=invitation)
         return render(request, "accounts/invitation_accept.html", context, status=410)
@@ -360,6 +431,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             except ServiceError as exc:
                 context["problem"] = exc.message
                 return render(request, "accounts/invitation_accept.html", context, status=400)
+            request.session.pop(INVITATION_SESSION_KEY, None)
             messages.success(
                 request, _("You joined %(tenant)s.") % {"tenant": invitation.tenant.name}
             )
@@ -382,6 +454,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             form_add_error(form, exc)
         else:
             login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+            request.session.pop(INVITATION_SESSION_KEY, None)
             messages.success(
                 request, _("Welcome to %(tenant)s.") % {"tenant": invitation.tenant.name}
             )
@@ -390,6 +463,23 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request, "accounts/invitation_accept.html", context, status=400 if form.errors else 200
     )
+
+
+@require_http_methods(["GET"])
+def invitation_legacy_link(request: HttpRequest, token: str) -> HttpResponse:
+    """A link in an e-mail sent before links carried the token after "#".
+
+    Such a link has put its token in the request line already, so this only keeps it
+    working until it expires (INVITATION_TTL_DAYS): it opens the invitation as a posted
+    token does. No e-mail links here any more.
+    """
+    invitation = selectors.invitation_by_token(token=token)
+    if invitation is None:
+        return _invitation_open_page(
+            request, InvitationTokenForm(), problem=_link_not_valid(), status=404
+        )
+    request.session[INVITATION_SESSION_KEY] = invitation.token_hash
+    return redirect("accounts:invitation_accept")
 
 
 @tenant_view()
@@ -402,4 +492,260 @@ def notifications(request: HttpRequest) -> HttpResponse:
         request,
         "accounts/notifications.html",
         {"notifications": selectors.notifications_for(user=request.user)},  # type: ignore[arg-type]
+    )
+
+
+# --- Signing in: the password, then the second factor -------------------------------------
+
+# A sign-in whose password was right, waiting for its second step (login_code).
+PENDING_SIGN_IN = "accounts.pending_sign_in"
+# Recovery codes just made, shown once by two_factor_recovery_codes.
+NEW_RECOVERY_CODES = "accounts.new_recovery_codes"
+
+
+def _safe_next(request: HttpRequest, url: str | None, default: str = "/") -> str:
+    if url and url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure()):
+        return url
+    return default
+
+
+def _with_next(viewname: str, next_url: str) -> str:
+    url = reverse(viewname)
+    return f"{url}?{urlencode({'next': next_url})}" if next_url else url
+
+
+def _session_verified(request: HttpRequest) -> bool:
+    is_verified = getattr(request.user, "is_verified", None)
+    return bool(is_verified is not None and is_verified())
+
+
+class SignInView(auth_views.LoginView):
+    """The login page. An account with two-factor sign-in goes on to ``login_code``."""
+
+    template_name = "accounts/login.html"
+    authentication_form = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        user = form.get_user()
+        if not selectors.two_factor_enabled(user=user):
+            return super().form_valid(form)
+        session = self.request.session
+        session.cycle_key()
+        session[PENDING_SIGN_IN] = {
+            "user": user.pk,
+            "backend": user.backend,
+            "next": self.get_success_url(),
+            "at": timezone.now().timestamp(),
+        }
+        return redirect("accounts:login_code")
+
+
+def sign_in_locked_out(
+    request: HttpRequest, original_response: Any = None, credentials: Any = None
+) -> HttpResponse:
+    """django-axes' answer to a locked sign-in (``AXES_LOCKOUT_CALLABLE``): when to retry.
+
+    The same page whether or not an account has the address typed.
+    """
+    retry_at = lockout.locked_until(request, credentials) or (
+        timezone.now() + settings.AXES_COOLOFF_TIME
+    )
+    context = {"retry_at": retry_at, **services.throttling.retry_words(retry_at)}
+    return render(request, "accounts/login_locked.html", context, status=429)
+
+
+@require_http_methods(["GET", "POST"])
+def login_code(request: HttpRequest) -> HttpResponse:
+    """The second step: a code from the app, or a recovery code.
+
+    For a sign-in whose password was right (waiting in the session), and for a signed-in
+    user whose session gave no code yet (a workspace that requires one sent them here).
+    """
+    pending = request.session.get(PENDING_SIGN_IN)
+    backend = None  # set for a sign-in still to finish: log in with it after the code
+    if request.user.is_authenticated:
+        user = request.user
+        next_url = _safe_next(request, request.GET.get("next"))
+        if _session_verified(request):
+            return redirect(next_url)
+        if not selectors.two_factor_enabled(user=user):  # type: ignore[arg-type]
+            return redirect(_with_next("accounts:two_factor", next_url))
+    elif pending:
+        waited = timezone.now().timestamp() - pending["at"]
+        user = selectors.active_user(user_pk=pending["user"])  # type: ignore[assignment]
+        if user is None or waited > settings.TWO_FACTOR_SIGN_IN_TIMEOUT_SECONDS:
+            del request.session[PENDING_SIGN_IN]
+            messages.error(request, _("Signing in took too long. Enter your password again."))
+            return redirect("accounts:login")
+        next_url = _safe_next(request, pending["next"])
+        backend = pending["backend"]
+    else:
+        return redirect("accounts:login")
+
+    form = TwoFactorCodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.two_factor.two_factor_verify(
+                user=user,  # type: ignore[arg-type]
+                code=form.cleaned_data["code"],
+            )
+        except ServiceError as exc:
+            form_add_error(form, exc)
+            status = exc.status
+        else:
+            if backend is not None:
+                del request.session[PENDING_SIGN_IN]
+                login(request, user, backend=backend)  # type: ignore[arg-type]
+            otp_login(request, device)
+            return redirect(next_url)
+    if form.errors and status == 200:
+        status = 400
+    return render(request, "accounts/login_code.html", {"form": form}, status=status)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset page. Past the hour's share for the address or the client no mail
+    leaves, and the answer is the same "check your e-mail" page."""
+
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        allowed = services.throttling.password_reset_allowed(
+            email=form.cleaned_data["email"], client_ip=lockout.client_ip(self.request)
+        )
+        if allowed:
+            return super().form_valid(form)
+        return HttpResponseRedirect(self.get_success_url())
+
+
+# --- Two-factor sign-in on the account ----------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor(request: HttpRequest) -> HttpResponse:
+    """Set up two-factor sign-in (QR code, secret, first code), or see it when it is on."""
+    user = request.user
+    next_url = _safe_next(request, request.GET.get("next"), default="")
+    context: dict[str, Any] = {
+        "next": next_url,
+        "required_by": selectors.tenants_requiring_two_factor(user=user),  # type: ignore[arg-type]
+    }
+    if selectors.two_factor_enabled(user=user):  # type: ignore[arg-type]
+        context["codes_left"] = selectors.recovery_codes_left(user=user)  # type: ignore[arg-type]
+        return render(request, "accounts/two_factor.html", context)
+
+    device = services.two_factor.two_factor_setup_start(user=user)  # type: ignore[arg-type]
+    form = TwoFactorSetupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device, codes = services.two_factor.two_factor_setup_confirm(
+                user=user,  # type: ignore[arg-type]
+                code=form.cleaned_data["code"],
+            )
+        except ServiceError as exc:
+            form_add_error(form, exc)
+        else:
+            otp_login(request, device)
+            request.session[NEW_RECOVERY_CODES] = codes
+            messages.success(request, _("Two-factor sign-in is on."))
+            return redirect(_with_next("accounts:two_factor_recovery_codes", next_url))
+    context.update(form=form, device=device)
+    return render(
+        request, "accounts/two_factor_setup.html", context, status=400 if form.errors else 200
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_recovery_codes(request: HttpRequest) -> HttpResponse:
+    """New recovery codes, shown once; and the form that makes new ones."""
+    user = request.user
+    if not selectors.two_factor_enabled(user=user):  # type: ignore[arg-type]
+        return redirect("accounts:two_factor")
+    form = ConfirmIdentityForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = services.two_factor.two_factor_recovery_codes_regenerate(
+                user=user,  # type: ignore[arg-type]
+                password=form.cleaned_data["password"],
+                code=form.cleaned_data["code"],
+            )
+        except ServiceError as exc:
+            form_add_error(form, exc)
+        else:
+            request.session[NEW_RECOVERY_CODES] = codes
+            messages.success(
+                request, _("New recovery codes are ready; the old ones no longer work.")
+            )
+            return redirect("accounts:two_factor_recovery_codes")
+    context = {
+        "codes": request.session.pop(NEW_RECOVERY_CODES, None),
+        "codes_left": selectors.recovery_codes_left(user=user),  # type: ignore[arg-type]
+        "form": form,
+        "next": _safe_next(request, request.GET.get("next"), default=""),
+    }
+    return render(
+        request,
+        "accounts/two_factor_recovery_codes.html",
+        context,
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_disable(request: HttpRequest) -> HttpResponse:
+    """Turn two-factor sign-in off, with the password or a code."""
+    user = request.user
+    if not selectors.two_factor_enabled(user=user):  # type: ignore[arg-type]
+        return redirect("accounts:two_factor")
+    form = ConfirmIdentityForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.two_factor.two_factor_disable(
+                user=user,  # type: ignore[arg-type]
+                password=form.cleaned_data["password"],
+                code=form.cleaned_data["code"],
+            )
+        except ServiceError as exc:
+            form_add_error(form, exc)
+        else:
+            messages.success(request, _("Two-factor sign-in is off."))
+            return redirect("accounts:profile")
+    context = {
+        "form": form,
+        "required_by": selectors.tenants_requiring_two_factor(user=user),  # type: ignore[arg-type]
+    }
+    return render(
+        request, "accounts/two_factor_disable.html", context, status=400 if form.errors else 200
+    )
+
+
+@refusals_return_to("accounts:security")
+@managers_only
+@require_http_methods(["GET", "POST"])
+def security(request: HttpRequest) -> HttpResponse:
+    """How the workspace's members sign in: the owners' switch that requires a second factor."""
+    membership: Membership = request.membership  # type: ignore[attr-defined]
+    form: Form = TwoFactorRequiredForm(
+        request.POST or None, initial={"required": membership.tenant.two_factor_required}
+    )
+    if request.method == "POST" and form.is_valid():
+        tenant = services.two_factor.tenant_set_two_factor_required(
+            actor=membership, required=form.cleaned_data["required"]
+        )
+        if tenant.two_factor_required:
+            messages.success(request, _("Every member now signs in with a second factor."))
+        else:
+            messages.success(request, _("Two-factor sign-in is now up to each member."))
+        return redirect("accounts:security", tenant_slug=tenant.slug)
+    return render(
+        request,
+        "accounts/security.html",
+        {"form": form, "members": selectors.members_with_two_factor()},
     )

@@ -21,7 +21,7 @@ from urllib.parse import urlparse, urlunparse
 import psycopg2
 import redis
 
-from waba_portal.celery import QUEUES
+from waba_portal.celery import QUEUES, WORKER_FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB_NAME = "waba_bench"
@@ -257,6 +257,7 @@ class Processes:
             "worker",
             "-Q",
             ",".join(QUEUES),
+            *WORKER_FLAGS,
             "--concurrency",
             str(concurrency),
             "--loglevel",

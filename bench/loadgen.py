@@ -13,9 +13,14 @@ Two modes:
 - ``templates``: for ``duration`` seconds, bodies made unique per request by
   replacing :data:`bench.payloads.MARKER`;
 - ``bodies``: a fixed list, sent once each, roughly in order (process ``p`` of ``P``
-  takes ``bodies[p::P]``; its threads take them in order).
+  takes ``bodies[p::P]``; its threads take them in order). The result lists the
+  bodies that were not answered 2xx (``failed``, their indices), as Meta would
+  deliver those again.
 
-Every run is bounded in time (``duration`` or ``timeout``) and in request count.
+With ``rate``, requests leave at that many per second in all (each thread keeps its
+share of the pace) instead of as fast as the answers come: the fault benchmark spreads
+a load over its faults this way. Every run is bounded in time (``duration`` or
+``timeout``) and in request count.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ class LoadSpec:
     timeout: float = 600.0  # hard bound of a bodies run
     extra_headers: dict[str, str] = field(default_factory=dict)
     tag: str = ""  # templates mode: makes this run's bodies unlike any other run's
+    rate: float | None = None  # requests per second in all; None: closed loop, no pause
 
 
 @dataclass
@@ -69,6 +75,7 @@ class LoadResult:
     cpu_seconds: float = 0.0
     connects: int = 0
     first_error: str = ""
+    failed: list[int] = field(default_factory=list)  # bodies mode: not answered 2xx
 
     @property
     def elapsed(self) -> float:
@@ -93,6 +100,7 @@ class LoadResult:
         self.cpu_seconds += other.cpu_seconds
         self.connects += other.connects
         self.first_error = self.first_error or other.first_error
+        self.failed += other.failed
         self.start = min(self.start, other.start) if self.start else other.start
         self.end = max(self.end, other.end)
 
@@ -142,7 +150,7 @@ def _read_response(sock: socket.socket) -> tuple[int, bool]:
 
 def _sender(
     spec: LoadSpec,
-    next_body: Callable[[], bytes | None],
+    next_body: Callable[[], tuple[int, bytes] | None],
     start_at: float,
     deadline: float,
     out: LoadResult,
@@ -159,13 +167,21 @@ def _sender(
     delay = start_at - time.time()
     if delay > 0:
         time.sleep(delay)
+    pace = spec.processes * spec.threads / spec.rate if spec.rate else 0.0
+    next_at = time.monotonic()
     try:
         for _ in range(MAX_REQUESTS_PER_THREAD):
+            if pace:
+                wait = next_at - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                next_at = max(next_at + pace, time.monotonic() - pace)  # no bursts to catch up
             if time.time() >= deadline:
                 break
-            body = next_body()
-            if body is None:
+            item = next_body()
+            if item is None:
                 break
+            index, body = item
             signature = hmac.new(key, body, hashlib.sha256).hexdigest()
             request = b"%sX-Hub-Signature-256: sha256=%s\r\nContent-Length: %d\r\n\r\n%s" % (
                 head,
@@ -191,6 +207,8 @@ def _sender(
                         continue  # a keep-alive the server had closed: send again
                     local.errors += 1
                     local.first_error = local.first_error or f"{type(exc).__name__}: {exc}"
+                    if index >= 0:
+                        local.failed.append(index)
                     break
                 latency = time.perf_counter() - t0
                 local.statuses[status] += 1
@@ -200,6 +218,8 @@ def _sender(
                 else:
                     local.errors += 1
                     local.first_error = local.first_error or f"HTTP {status}"
+                    if index >= 0:
+                        local.failed.append(index)
                 if not keep:
                     sock.close()
                     sock = None
@@ -216,10 +236,11 @@ def _child(spec: LoadSpec, index: int, start_at: float, results: mp.Queue[dict[s
     out = LoadResult()
     lock = threading.Lock()
     if spec.bodies:
-        pending = deque(spec.bodies[index :: spec.processes])
+        numbered = list(enumerate(spec.bodies))[index :: spec.processes]
+        pending = deque(numbered)
         deadline = start_at + spec.timeout
 
-        def next_body() -> bytes | None:
+        def next_body() -> tuple[int, bytes] | None:
             try:
                 return pending.popleft()
             except IndexError:
@@ -232,10 +253,10 @@ def _child(spec: LoadSpec, index: int, start_at: float, results: mp.Queue[dict[s
         marker = MARKER.encode()
         prefix = b"%s%03d" % (spec.tag.encode(), index)
 
-        def next_body() -> bytes | None:
+        def next_body() -> tuple[int, bytes] | None:
             n = next(counter)  # the GIL makes next() on a range iterator atomic
             token = b"%s%010d" % (prefix, n)
-            return templates[n % len(templates)].replace(marker, token)
+            return -1, templates[n % len(templates)].replace(marker, token)
 
     threads = [
         threading.Thread(target=_sender, args=(spec, next_body, start_at, deadline, out, lock))
@@ -245,6 +266,8 @@ def _child(spec: LoadSpec, index: int, start_at: float, results: mp.Queue[dict[s
         t.start()
     for t in threads:
         t.join()
+    if spec.bodies:  # not sent before the deadline: not answered either
+        out.failed += [i for i, _ in pending]
     usage = resource.getrusage(resource.RUSAGE_SELF)
     out.cpu_seconds = usage.ru_utime + usage.ru_stime
     results.put(
@@ -258,6 +281,7 @@ def _child(spec: LoadSpec, index: int, start_at: float, results: mp.Queue[dict[s
             "cpu_seconds": out.cpu_seconds,
             "connects": out.connects,
             "first_error": out.first_error,
+            "failed": out.failed,
         }
     )
 
@@ -296,6 +320,7 @@ def run(spec: LoadSpec, *, start_delay: float = 0.3) -> LoadResult:
                 cpu_seconds=data["cpu_seconds"],
                 connects=data["connects"],
                 first_error=data["first_error"],
+                failed=data["failed"],
             )
             merged.merge(part)
     finally:

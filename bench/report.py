@@ -1,4 +1,5 @@
-"""The results as a table (stdout and a .txt file) and as JSON, with each goal met or not."""
+"""The results as a table (stdout and a .txt file) and as JSON, with each goal met or not;
+and the fault run's table (:func:`faults_table`)."""
 
 from __future__ import annotations
 
@@ -187,10 +188,80 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(results: dict[str, Any], text: str, directory: Path, stamp: str) -> list[Path]:
+def faults_table(results: dict[str, Any]) -> str:
+    """The fault run (bench/faults.py): what broke, and what became of every POST."""
+    meta, out = results["meta"], results["outcome"]
+    first = results["first_pass"]
+    lines = [
+        f"WABA Portal webhook pipeline under faults  {meta['started']}  ({meta['mode']})",
+        f"machine: {meta['cpus']} CPUs, Python {meta['python']}",
+        f"server:  {meta['server']}",
+        f"worker:  {meta['worker']}",
+        f"redis:   {meta['redis']}",
+        f"load:    {meta['load']}",
+        "",
+        "Faults (seconds after the load started; back: serving again; drained: every "
+        "delivery stored until then processed)",
+    ]
+    for f in results["faults"]:
+        back = f["recovered_after_s"]
+        lines.append(
+            f"  {f['at_s']:>6.1f} s  {f['fault']:13}{f['detail']}"
+            + ("; NOT back" if back is None else f"; back after {back:.1f} s")
+            + f"; drained {f['backlog_drained_after_s']:.1f} s later"
+        )
+    statuses = ", ".join(f"{k}: {v}" for k, v in first["statuses"].items()) or "none"
+    lines += [
+        "",
+        f"POSTs, first pass: {first['posts']} sent, {first['answered_200']} answered 200 "
+        f"(statuses {statuses}); {first['not_answered']} not answered 200"
+        + (f" (first: {first['first_error']})" if first["first_error"] else ""),
+    ]
+    for i, r in enumerate(results["redelivery_rounds"], 1):
+        lines.append(
+            f"  redelivered as Meta would, round {i}: {r['posts']} POSTs, "
+            f"{r['answered_200']} answered 200"
+        )
+    by_status = ", ".join(f"{k} {v}" for k, v in out["stuck_by_status"].items())
+    state = out["events_state"]
+    lines += [
+        "",
+        f"  {'bodies (deliveries)':36}{out['bodies']:>10}",
+        f"  {'answered 200 (at least once)':36}{out['answered_200']:>10}",
+        f"  {'never answered 200':36}{out['never_answered']:>10}",
+        f"  {'stored once (of those answered 200)':36}{out['stored_once']:>10}",
+        f"  {'answered 200 but not stored (lost)':36}{out['lost']:>10}",
+        f"  {'events doubled':36}{out['doubled']:>10}",
+        f"  {'stuck (not processed at the end)':36}{out['stuck']:>10}"
+        + (f"  ({by_status})" if by_status else ""),
+        f"  events: {state['changes_processed']} changes processed, "
+        f"{state['status_events']} status events, {state['inbound']} inbound; "
+        f"as expected: {_yes(out['state_as_expected'])}",
+        "",
+        f"Drained: {_yes(results['drained'])}; what was stored before the end of the last "
+        f"fault was processed {results['drain_after_last_fault_s']:.1f} s after it; "
+        f"everything {results['drain_after_last_post_s']:.1f} s after the last POST",
+        "Stored to processed: longest {all_max_s:.1f} s (p99 {all_p99_s:.1f} s); of those "
+        "stored after the last fault, longest {after_last_fault_max_s:.1f} s "
+        "(p99 {after_last_fault_p99_s:.1f} s)".format(**results["waits"]),
+        "What the logs said (ERROR lines / tracebacks / unrecoverable / restarts / "
+        "database reconnects)",
+    ]
+    for name, c in results["logs_said"].items():
+        lines.append(
+            f"  {name:8}{c['error_lines']:>6}{c['tracebacks']:>6}{c['unrecoverable']:>6}"
+            f"{c['restarts']:>6}{c['db_reconnects']:>6}"
+        )
+    lines.append(f"logs: {meta['logs']}")
+    return "\n".join(lines) + "\n"
+
+
+def write(
+    results: dict[str, Any], text: str, directory: Path, stamp: str, name: str = "bench"
+) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
-    json_path = directory / f"bench-{stamp}.json"
-    text_path = directory / f"bench-{stamp}.txt"
+    json_path = directory / f"{name}-{stamp}.json"
+    text_path = directory / f"{name}-{stamp}.txt"
     json_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
     text_path.write_text(text)
     return [json_path, text_path]

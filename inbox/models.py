@@ -40,7 +40,10 @@ class Message(TenantOwnedModel):
     wamid = models.CharField(max_length=160)
     direction = models.CharField(max_length=3, choices=Direction.choices)
     phone_number_id = models.CharField(max_length=32)
-    wa_id = models.CharField(max_length=32)
+    wa_id = models.CharField(max_length=32)  # empty for a user who keeps the number from us
+    # The sender's business-scoped user id (BSUID, e.g. "US.13491208655302741918") on
+    # inbound messages whose webhook carries one (docs/meta/NOTES.md §10).
+    bsuid = models.CharField(max_length=160, null=True, blank=True)
     contact_name = models.CharField(max_length=255, blank=True)
     type = models.CharField(max_length=32)
     text = models.TextField(blank=True)

@@ -22,7 +22,8 @@ def messages_store_inbound(*, events: Sequence[wh.InboundMessage]) -> int:
             wamid=e.message_id,
             direction=Direction.INBOUND,
             phone_number_id=e.phone_number_id or "",
-            wa_id=e.from_,
+            wa_id=e.from_ or "",  # no number: a user known only by their BSUID
+            bsuid=e.user_id,
             contact_name=(e.contact_name or "")[:255],
             type=e.type[:32],
             text=e.text or "",

@@ -2,6 +2,9 @@
 
 Every error state carries ``problem``: the troubleshooting key, its title and the URL
 of its entry, the same catalogue the pages use. Tokens and PINs are never returned.
+Each number says whether it can send (``can_send``) and, if not, why
+(``send_blocked``: a code and its words); for the primary sender it also lists the
+numbers it could switch to, through ``phone-numbers/<id>/primary/``.
 Services are called without ``try``: ``waba_portal.api.exception_handler`` answers
 their refusals (403, 404, 400, 409).
 """
@@ -21,6 +24,7 @@ from senders import troubleshooting as ts
 from senders.forms import SignupResultForm
 from senders.models import Onboarding, OnboardingStep, PhoneNumber, WhatsAppAccount
 from senders.services import onboarding as onboarding_services
+from senders.services import phone_numbers
 from waba_portal.api import TenantAPIView
 
 
@@ -50,6 +54,21 @@ class PhoneNumberSerializer(serializers.ModelSerializer[PhoneNumber]):
     problem = ProblemField()
     quality_score = serializers.CharField(source="quality_label", read_only=True)
     waba = serializers.IntegerField(source="waba_id", read_only=True)
+    can_send = serializers.SerializerMethodField()
+    send_blocked = serializers.SerializerMethodField()
+
+    def get_can_send(self, phone: PhoneNumber) -> bool:
+        return selectors.phone_send_blocked(phone=phone) is None
+
+    def get_send_blocked(self, phone: PhoneNumber) -> dict[str, Any] | None:
+        """Why it cannot send; for the primary sender, also what it can switch to."""
+        blocked = selectors.phone_send_blocked(phone=phone)
+        if blocked is None:
+            return None
+        body: dict[str, Any] = {"code": blocked.code, "message": blocked.message}
+        if phone.is_primary:
+            body["switch_to"] = [p.pk for p in selectors.phones_able_to_send(exclude=phone)]
+        return body
 
     class Meta:
         model = PhoneNumber
@@ -67,6 +86,8 @@ class PhoneNumberSerializer(serializers.ModelSerializer[PhoneNumber]):
             "messaging_limit",
             "throughput_level",
             "is_primary",
+            "can_send",
+            "send_blocked",
             "registered_at",
             "problem",
         ]
@@ -147,6 +168,17 @@ class PhoneNumberList(TenantAPIView):
     def get(self, request: Request) -> Response:
         numbers = selectors.phone_list()
         return Response(PhoneNumberSerializer(numbers, many=True, context=self.context()).data)
+
+
+class PhoneNumberPrimary(TenantAPIView):
+    """Make this number the primary sender (say, when the primary cannot send)."""
+
+    permission_classes = [IsAuthenticated, IsManager]
+
+    def post(self, request: Request, phone_pk: int) -> Response:
+        phone = selectors.phone_access(phone_pk=phone_pk)
+        phone = phone_numbers.phone_number_set_primary(actor=self.membership, phone=phone)
+        return Response(PhoneNumberSerializer(phone, context=self.context()).data)
 
 
 class OnboardingCreate(TenantAPIView):

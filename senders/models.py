@@ -308,10 +308,21 @@ class PhoneNumber(TenantOwnedModel):
     )
     problem = models.CharField(max_length=48, blank=True)
     problem_detail = models.TextField(blank=True)
+    # The number that sends right now. ``primary_chosen`` is the tenant's choice: it stays
+    # on the row (found again by its Meta id) while the number is disconnected, when
+    # another number stands in as the sender, and makes it the sender again when it is
+    # back (``phone_numbers.primary_ensure``).
     is_primary = models.BooleanField(default=False)
+    primary_chosen = models.BooleanField(default=False)
     pin = EncryptedTextField(blank=True, null=True)
     registered_at = models.DateTimeField(null=True, blank=True)
+    # Per aspect (``status``, ``quality``, ``name``, ``limit``), the time of the
+    # information last applied: a webhook's event time or a read's start (see
+    # ``snapshots.ReadStamp``). Older information about the same aspect changes nothing.
     event_clock = models.JSONField(default=dict, blank=True)
+    # A read of this number from Meta is queued (``sync.phone_refresh_request``): the
+    # events that arrive meanwhile wait for it instead of queueing reads of their own.
+    refresh_requested_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -323,6 +334,11 @@ class PhoneNumber(TenantOwnedModel):
             ),
             models.UniqueConstraint(
                 fields=["tenant"], condition=models.Q(is_primary=True), name="one_primary_sender"
+            ),
+            models.UniqueConstraint(
+                fields=["tenant"],
+                condition=models.Q(primary_chosen=True),
+                name="one_chosen_primary_sender",
             ),
         ]
         ordering = ["-is_primary", "display_phone_number"]

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
 from accounts.tenancy import unscoped
+from senders import troubleshooting as ts
 from senders.models import (
     UNVERIFIED_TRIAL_DAYS,
     AccountHistory,
@@ -26,6 +27,7 @@ from senders.models import (
     PhoneNumber,
     WhatsAppAccount,
 )
+from senders.services import rules
 from waba_portal.errors import get_or_not_found
 
 
@@ -204,17 +206,23 @@ def waba_required_actions(*, waba: WhatsAppAccount) -> list[RequiredAction]:
     return actions
 
 
-def stale_onboardings(*, older_than_seconds: int) -> list[tuple[int, int]]:
-    """(tenant pk, onboarding pk) of onboardings queued or running with no progress lately."""
+@dataclass(frozen=True)
+class StaleOnboarding:
+    tenant_pk: int
+    onboarding_pk: int
+    created_at: datetime
+
+
+def stale_onboardings(*, older_than_seconds: int) -> list[StaleOnboarding]:
+    """Onboardings queued or running with no progress lately, in every tenant."""
     since = timezone.now() - timedelta(seconds=older_than_seconds)
     with unscoped():
-        return list(
-            Onboarding.objects.filter(
-                status__in=[OnboardingStatus.QUEUED, OnboardingStatus.RUNNING],
-                updated_at__lte=since,
-                tenant__is_active=True,
-            ).values_list("tenant_id", "id")[:500]
-        )
+        rows = Onboarding.objects.filter(
+            status__in=[OnboardingStatus.QUEUED, OnboardingStatus.RUNNING],
+            updated_at__lte=since,
+            tenant__is_active=True,
+        ).values_list("tenant_id", "id", "created_at")[:500]
+        return [StaleOnboarding(*row) for row in rows]
 
 
 def wabas_due_for_sync(*, synced_before: datetime, limit: int) -> list[tuple[int, int]]:
@@ -237,3 +245,63 @@ def wabas_due_for_sync(*, synced_before: datetime, limit: int) -> list[tuple[int
             .values_list("tenant_id", "pk")[:limit]
         )
         return [(tenant_pk, pk) for tenant_pk, pk in due]
+
+
+# --- Who can send ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendBlocked:
+    """Why a number cannot send messages: a key of ``troubleshooting.SEND_BLOCKS`` and its words."""
+
+    code: str
+    message: str
+
+
+def phone_send_blocked(*, phone: PhoneNumber) -> SendBlocked | None:
+    """Why this number cannot send now, or None if it can (``phone.waba`` is read)."""
+    code = rules.phone_send_block(phone)
+    return SendBlocked(code=code, message=ts.send_block_message(code)) if code else None
+
+
+def phones_able_to_send(*, exclude: PhoneNumber | None = None) -> list[PhoneNumber]:
+    """The tenant's numbers that can send now: what a primary that cannot send can switch to."""
+    connected = PhoneNumber.objects.select_related("waba").filter(
+        connection_status=ConnectionStatus.CONNECTED
+    )
+    return [
+        p
+        for p in connected.order_by("display_phone_number")
+        if not rules.phone_send_block(p) and (exclude is None or p.pk != exclude.pk)
+    ]
+
+
+@dataclass(frozen=True)
+class PrimaryBlocked:
+    """The primary sender cannot send: why, and the numbers it could switch to."""
+
+    phone: PhoneNumber
+    code: str
+    message: str
+    alternatives: list[PhoneNumber]
+
+
+def primary_sender_blocked(*, waba: WhatsAppAccount | None = None) -> PrimaryBlocked | None:
+    """The tenant's primary sender, if it cannot send (only if it is ``waba``'s, if given)."""
+    primary = PhoneNumber.objects.select_related("waba").filter(is_primary=True).first()
+    if primary is None or (waba is not None and primary.waba_id != waba.pk):
+        return None
+    blocked = phone_send_blocked(phone=primary)
+    if blocked is None:
+        return None
+    return PrimaryBlocked(
+        phone=primary,
+        code=blocked.code,
+        message=blocked.message,
+        alternatives=phones_able_to_send(exclude=primary),
+    )
+
+
+def phones_resubmittable(*, phones: Iterable[PhoneNumber]) -> set[int]:
+    """The pks of these numbers that Resubmit can help (``rules.phone_resubmit_can_help``)."""
+    return {p.pk for p in phones if rules.phone_resubmit_can_help(p)}

@@ -135,3 +135,19 @@ def sync_waba_task(task: Any, tenant: Tenant, waba_pk: int) -> None:
         SYNC_RETRY.retry_task(
             task, exc, give_up=lambda: sync.waba_sync_give_up(waba_pk=waba_pk, message=message)
         )
+
+
+@tenant_task(name="senders.phone_refresh", queue="sync", bind=True, max_retries=None)
+def phone_refresh_task(task: Any, tenant: Tenant, phone_pk: int) -> None:
+    """Read one number from Meta after a webhook named a change but not its values."""
+    from senders.services import sync
+
+    try:
+        sync.phone_refresh(phone_pk=phone_pk)
+    except sync.RETRYABLE_ERRORS as exc:
+        message = str(exc)
+        SYNC_RETRY.retry_task(
+            task,
+            exc,
+            give_up=lambda: sync.phone_refresh_give_up(phone_pk=phone_pk, message=message),
+        )

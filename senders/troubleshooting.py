@@ -23,6 +23,9 @@ class Problem:
     title: Promise
     explanation: Promise
     steps: tuple[Promise, ...]
+    # Whether registering the number again (Resubmit) can solve it, once the steps are
+    # done: a number's problem without it is not offered Resubmit (views, API).
+    resubmit_fixes: bool = False
 
     def url(self, tenant_slug: str) -> str:
         return (
@@ -31,6 +34,7 @@ class Problem:
 
 
 ANOTHER_PROVIDER = "another_provider"
+NOT_SHARED_IN_SIGNUP = "not_shared_in_signup"
 WABA_DISABLED = "waba_disabled"
 DISPLAY_NAME_REJECTED = "display_name_rejected"
 CREDIT_LINE = "credit_line"
@@ -65,6 +69,22 @@ CATALOGUE: dict[str, Problem] = {
             ),
         ),
         Problem(
+            NOT_SHARED_IN_SIGNUP,
+            _("Not shared with us in this signup"),
+            _(
+                "The WhatsApp Business Account or phone number named when the signup "
+                "finished is not one that Meta gave our app access to in this signup, so "
+                "it cannot be connected with it."
+            ),
+            (
+                _(
+                    "Click Connect WhatsApp and choose, in the Meta window, the account and "
+                    "the number you want to connect."
+                ),
+                _("Let our app manage that account when Meta asks for it."),
+            ),
+        ),
+        Problem(
             WABA_DISABLED,
             _("WhatsApp Business Account disabled by Meta"),
             _(
@@ -89,6 +109,7 @@ CATALOGUE: dict[str, Problem] = {
                 _("Change it in WhatsApp Manager → Phone numbers → Display name."),
                 _("After Meta approves the new name, click Resubmit here."),
             ),
+            resubmit_fixes=True,
         ),
         Problem(
             CREDIT_LINE,
@@ -116,6 +137,7 @@ CATALOGUE: dict[str, Problem] = {
                 ),
                 _("Then click Retry (or Resubmit for the number)."),
             ),
+            resubmit_fixes=True,
         ),
         Problem(
             WABA_NUMBER_LIMIT,
@@ -139,6 +161,7 @@ CATALOGUE: dict[str, Problem] = {
                 _("Delete the number from the other account (or migrate it)."),
                 _("Then add it here again."),
             ),
+            resubmit_fixes=True,
         ),
         Problem(
             NO_PERMISSION_ADD_NUMBERS,
@@ -203,6 +226,7 @@ CATALOGUE: dict[str, Problem] = {
             _("Too many registration attempts"),
             _("A number can be registered at most 10 times in 72 hours."),
             (_("Wait 72 hours after the first attempt, then click Retry."),),
+            resubmit_fixes=True,
         ),
         Problem(
             SIGNUP_INCOMPLETE,
@@ -215,6 +239,7 @@ CATALOGUE: dict[str, Problem] = {
             _("Meta did not answer"),
             _("Meta's servers were unavailable or asked us to slow down, several times in a row."),
             (_("Wait a few minutes and click Retry. Nothing you entered is lost."),),
+            resubmit_fixes=True,
         ),
         Problem(
             DISCONNECTED_BY_META,
@@ -230,6 +255,7 @@ CATALOGUE: dict[str, Problem] = {
             _("Unexpected error"),
             _("Something went wrong that we did not expect. Our team has the details."),
             (_("Click Retry. If it happens again, contact support with the time it happened."),),
+            resubmit_fixes=True,
         ),
     ]
 }
@@ -237,6 +263,42 @@ CATALOGUE: dict[str, Problem] = {
 
 def get(key: str) -> Problem:
     return CATALOGUE.get(key) or CATALOGUE[UNEXPECTED]
+
+
+# --- Why a number cannot send -----------------------------------------------------------
+# The reasons ``senders.services.rules.phone_send_block`` gives, in words: the warning for
+# a primary sender that cannot send (the account's page), the API's ``send_blocked``, and
+# what a Resubmit still leaves in the way.
+
+SEND_NOT_CONNECTED = "not_connected"
+SEND_ACCOUNT_BLOCKED = "account_blocked"
+SEND_NAME_REJECTED = "name_rejected"
+SEND_ANOTHER_PROVIDER = "another_provider"
+SEND_RESTRICTED = "restricted"
+SEND_NOT_REGISTERED = "not_registered"
+
+SEND_BLOCKS: dict[str, Promise] = {
+    SEND_NOT_CONNECTED: _(
+        "It is disconnected: it was removed from its WhatsApp Business Account, or the "
+        "account was disconnected."
+    ),
+    SEND_ACCOUNT_BLOCKED: _(
+        "Its WhatsApp Business Account cannot send: Meta disabled it, or it needs an action "
+        "shown on the account's page."
+    ),
+    SEND_NAME_REJECTED: _(
+        "Meta rejected its display name, so it cannot send messages under that name."
+    ),
+    SEND_ANOTHER_PROVIDER: _("It is connected to another workspace or provider."),
+    SEND_RESTRICTED: _(
+        "Meta flagged or restricted it for the quality of its messages or a policy issue."
+    ),
+    SEND_NOT_REGISTERED: _("It is not registered on WhatsApp yet, or its registration failed."),
+}
+
+
+def send_block_message(code: str) -> str:
+    return str(SEND_BLOCKS.get(code, SEND_BLOCKS[SEND_NOT_REGISTERED]))
 
 
 def problem_for_graph_error(error: graph_errors.GraphError, *, step: str = "") -> str:

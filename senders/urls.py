@@ -1,6 +1,7 @@
 from django.urls import path
 
 from senders import views
+from waba_portal import guards  # noqa: F401 - registers the <id:...> path converter
 
 app_name = "senders"
 
@@ -8,11 +9,12 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("connect/", views.connect, name="connect"),
     path("troubleshooting/", views.troubleshooting, name="troubleshooting"),
-    path("onboarding/<int:onboarding_pk>/", views.onboarding, name="onboarding"),
-    path("onboarding/<int:onboarding_pk>/retry/", views.onboarding_retry, name="onboarding_retry"),
-    path("accounts/<int:waba_pk>/", views.waba_detail, name="waba_detail"),
-    path("accounts/<int:waba_pk>/disconnect/", views.waba_disconnect, name="waba_disconnect"),
-    path("accounts/<int:waba_pk>/sync/", views.waba_sync, name="waba_sync"),
-    path("numbers/<int:phone_pk>/primary/", views.phone_set_primary, name="phone_set_primary"),
-    path("numbers/<int:phone_pk>/resubmit/", views.phone_resubmit, name="phone_resubmit"),
+    path("onboarding/<id:onboarding_pk>/", views.onboarding, name="onboarding"),
+    path("onboarding/<id:onboarding_pk>/retry/", views.onboarding_retry, name="onboarding_retry"),
+    path("accounts/<id:waba_pk>/", views.waba_detail, name="waba_detail"),
+    path("accounts/<id:waba_pk>/disconnect/", views.waba_disconnect, name="waba_disconnect"),
+    path("accounts/<id:waba_pk>/sync/", views.waba_sync, name="waba_sync"),
+    path("numbers/<id:phone_pk>/primary/", views.phone_set_primary, name="phone_set_primary"),
+    path("numbers/<id:phone_pk>/resubmit/", views.phone_resubmit, name="phone_resubmit"),
+    path("numbers/primary/", views.primary_switch, name="primary_switch"),
 ]

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.request import RawPostDataException
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -27,6 +29,9 @@ from senders.models import ConnectionStatus, OnboardingStatus
 from senders.services import onboarding as onboarding_services
 from senders.services import phone_numbers, wabas
 from waba_portal.errors import error_body
+from waba_portal.guards import parse_id
+from waba_portal.middleware import back_url
+from waba_portal.security_headers import CspSources, csp_update_for_request, origin
 
 
 def _membership(request: HttpRequest) -> Membership:
@@ -60,7 +65,42 @@ def _signup_config(request: HttpRequest) -> dict[str, Any]:
     }
 
 
+# What Meta's JavaScript SDK needs to run Embedded Signup on the connect page: the SDK
+# itself, and Facebook's login frames, calls and form posts.
+META_SDK_HOSTS = ("https://www.facebook.com", "https://web.facebook.com")
+META_SDK_CSP: dict[str, tuple[str, ...]] = {
+    "script-src": ("https://connect.facebook.net",),
+    "frame-src": META_SDK_HOSTS,
+    "connect-src": META_SDK_HOSTS,
+    "form-action": META_SDK_HOSTS,
+}
+
+
+def _is_meta(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in ("facebook.com", "facebook.net") or host.endswith(
+        (".facebook.com", ".facebook.net")
+    )
+
+
+def _embedded_signup_csp(request: HttpRequest) -> CspSources | None:
+    """The connect page's additions to the Content-Security-Policy, for those who connect.
+
+    Meta's origins, and in Meta's place the configured Embedded Signup and Graph origins
+    that are not Meta's (the mock Meta server in tests and the local demo).
+    """
+    if not _membership(request).can_manage:
+        return None  # the page loads no signup script for them
+    urls = (settings.EMBEDDED_SIGNUP_URL, settings.GRAPH_API_BASE_URL)
+    stand_ins = tuple(sorted({origin(url) for url in urls if url and not _is_meta(url)} - {""}))
+    return {
+        directive: hosts if directive == "script-src" else hosts + stand_ins
+        for directive, hosts in META_SDK_CSP.items()
+    }
+
+
 @tenant_view()
+@csp_update_for_request(_embedded_signup_csp)
 def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -80,8 +120,9 @@ def connect(request: HttpRequest) -> HttpResponse:
     # Checked before the body is read, so an agent gets 403 whatever it posts.
     require_manager(_membership(request), message=_("Only owners and admins can connect WhatsApp."))
     try:
+        # A form or multipart body was read by the CSRF check already: it is not JSON.
         payload = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RawPostDataException):
         return _json_error(400, "malformed_json", _("The request body is not JSON."))
     if not isinstance(payload, dict):
         return _json_error(400, "malformed_json", _("The request body is not a JSON object."))
@@ -146,6 +187,9 @@ def waba_detail(request: HttpRequest, waba_pk: int) -> HttpResponse:
             "waba": waba,
             "numbers": numbers,
             "number_problems": {p.pk: ts.get(p.problem) for p in numbers if p.problem},
+            # Resubmit only where registering again can help (not for a quality flag).
+            "resubmittable": selectors.phones_resubmittable(phones=numbers),
+            "primary_blocked": selectors.primary_sender_blocked(waba=waba),
             "problem": ts.get(waba.problem) if waba.problem else None,
             "problem_url": ts.get(waba.problem).url(slug) if waba.problem else "",
             "troubleshooting_url": reverse("senders:troubleshooting", kwargs={"tenant_slug": slug}),
@@ -196,8 +240,30 @@ def phone_set_primary(request: HttpRequest, phone_pk: int) -> HttpResponse:
 def phone_resubmit(request: HttpRequest, phone_pk: int) -> HttpResponse:
     phone = selectors.phone_access(phone_pk=phone_pk)
     phone_numbers.phone_number_resubmit(actor=_membership(request), phone=phone)
-    messages.success(request, _("%(number)s was resubmitted to Meta.") % {"number": phone})
+    messages.success(
+        request,
+        _("%(number)s is being resubmitted to Meta. A notification will say what it changed.")
+        % {"number": phone},
+    )
     return _to_waba(request, phone.waba.pk)
+
+
+@tenant_view()
+@require_POST
+def primary_switch(request: HttpRequest) -> HttpResponse:
+    """The warning of a primary sender that cannot send: send from the number chosen."""
+    # Checked before the form is read, so an agent gets 403 whatever it posts.
+    require_manager(
+        _membership(request), message=_("Only owners and admins can change WhatsApp settings.")
+    )
+    phone_pk = parse_id(request.POST.get("phone"))
+    if phone_pk is None:
+        messages.error(request, _("Choose the number that should send messages."))
+        return redirect(back_url(request))
+    phone = selectors.phone_access(phone_pk=phone_pk)
+    phone_numbers.phone_number_set_primary(actor=_membership(request), phone=phone)
+    messages.success(request, _("%(number)s is now the primary sender.") % {"number": phone})
+    return redirect(back_url(request))
 
 
 @tenant_view()

@@ -6,13 +6,9 @@ Register with ``pytest_plugins = ["tests.fixtures_mock_meta"]``. No database nee
 from __future__ import annotations
 
 import json
-import time
-from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-import requests
 
 from waba_portal.mock_meta.control_client import MockMeta
 from waba_portal.mock_meta.server import spawn_subprocess
@@ -55,45 +51,12 @@ def mock_meta_server() -> Iterator[MockMeta]:
 
 
 @pytest.fixture
-def mock_meta(mock_meta_server: MockMeta, monkeypatch: pytest.MonkeyPatch) -> Iterator[MockMeta]:
-    """The session's mock, reset for this test; slow requests end with the test.
+def mock_meta(mock_meta_server: MockMeta) -> MockMeta:
+    """The session's mock, reset for this test.
 
-    A request that a ``latency`` fault holds is logged when it ends. When the caller
-    gave up on it (a read timeout, a killed worker), it would end, and be logged, in
-    the next test on this mock; so the test waits for the ones its faults still hold.
+    A Graph call that a ``latency`` fault of an earlier test still holds (its caller gave
+    up: a read timeout, a killed worker) began before the reset: when it ends the mock
+    neither carries it out nor logs it, so it cannot land in this test.
     """
     mock_meta_server.reset()
-    slow: list[dict[str, Any]] = []
-    add_fault = mock_meta_server.fault
-
-    def fault(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        added = add_fault(*args, **kwargs)
-        if added.get("latency"):
-            slow.append(added)
-        return added
-
-    monkeypatch.setattr(mock_meta_server, "fault", fault)
-    yield mock_meta_server
-    if slow:
-        _wait_for_held_requests(mock_meta_server, slow)
-
-
-def _wait_for_held_requests(mock: MockMeta, slow: list[dict[str, Any]]) -> None:
-    listed = {
-        f["id"]: f
-        for f in requests.get(f"{mock.base_url}/_mock/faults", timeout=5).json()["faults"]
-    }
-
-    def taken(added: dict[str, Any]) -> int:
-        now = listed.get(added["id"])
-        if now is None:  # used up and removed
-            return int(added["times"])
-        return int(now["hits"]) if added["times"] < 0 else added["times"] - now["times"]
-
-    expected = {f["id"]: taken(f) for f in slow}
-    deadline = time.monotonic() + max(float(f["latency"]) for f in slow) + 2
-    while time.monotonic() < deadline:
-        ended = Counter(r.get("fault") for r in mock.requests())
-        if all(ended[fid] >= n for fid, n in expected.items()):
-            return
-        time.sleep(0.05)
+    return mock_meta_server

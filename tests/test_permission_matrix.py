@@ -80,12 +80,15 @@ AGENT_REFUSED: dict[str, set[str]] = {
     "accounts:teams": {"POST"},
     "accounts:team_detail": {"POST"},
     "accounts:audit_log": {"GET", "POST"},
+    "accounts:security": {"GET", "POST"},
     "senders:connect": {"POST"},
     "senders:onboarding_retry": {"POST"},
     "senders:waba_disconnect": {"POST"},
     "senders:waba_sync": {"POST"},
     "senders:phone_set_primary": {"POST"},
     "senders:phone_resubmit": {"POST"},
+    "senders:primary_switch": {"POST"},
+    "api-phone-number-primary": {"POST"},
     "api-onboarding-create": {"POST"},
 }
 

@@ -10,15 +10,34 @@ Each task names its queue on its decorator (``queue="sync"``); nothing is routed
 name. Tasks that must not be lost run with ``acks_late`` and ``reject_on_worker_lost``
 (the defaults here), so a worker killed mid-task leaves the message on the broker
 and another worker runs it again; their handlers are written to be safe to re-run.
+
+Workers survive a Redis restart. With the Redis transport, a worker that consumes a
+broadcast queue (remote control's pidbox, gossip) exited with "Unrecoverable error:
+AttributeError: 'NoneType' object has no attribute 'hostname'" when Redis died while
+a task ran: the broadcast connection failed first, kombu closed the transport, then
+tried to put the unacknowledged message back through the closed transport (celery 5.7,
+kombu 5.7: in 14 trials of 14; without broadcast consumers in none of 16; see
+docs/webhooks.md, "Faults"). So remote control is off here, and every worker command
+runs with ``--without-gossip --without-mingle --without-heartbeat`` (a test checks the
+Procfiles and docker-compose.yml). Nothing here uses broadcast commands; the price is
+``celery inspect`` / ``celery control``. Every long-running process still runs under a
+supervisor that restarts it (docker-compose's restart policy, scripts/supervise.py).
 """
 
 import os
+import warnings
 
-from celery import Celery
+from celery import Celery, signals
+from celery.exceptions import CPendingDeprecationWarning
 from celery.schedules import crontab
+from django.conf import settings
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "waba_portal.settings")
+
+# What each worker command passes (Procfile, Procfile.dev, docker-compose.yml, bench).
+WORKER_FLAGS = ("--without-gossip", "--without-mingle", "--without-heartbeat")
+
 
 app = Celery("waba_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -40,6 +59,15 @@ app.conf.update(
     task_time_limit=300,
     task_soft_time_limit=240,
     broker_connection_retry_on_startup=True,
+    # A broker outage, however long, is waited out (kombu's default gives up after 100
+    # attempts, some 45 minutes, and the worker exits).
+    broker_connection_max_retries=None,
+    # See the module's docstring: no broadcast consumer, so a Redis restart is survived.
+    worker_enable_remote_control=False,
+    # Tasks running when the broker connection drops finish their work (the drain's
+    # writes are committed); their messages are redelivered if the ack is lost, and
+    # every task is safe to run twice. Celery 6 changes this default; we keep it.
+    worker_cancel_long_running_tasks_on_connection_loss=False,
     worker_hijack_root_logger=False,
     beat_schedule={
         "resume-onboardings": {
@@ -52,7 +80,7 @@ app.conf.update(
         },
         "sweep-webhook-deliveries": {
             "task": "webhooks.sweep_deliveries",
-            "schedule": 30.0,
+            "schedule": 5.0,  # WEBHOOK_SWEEP_SECONDS, set below once settings are loaded
         },
         "expire-invitations": {
             "task": "accounts.tasks.invitations_expire",
@@ -60,5 +88,27 @@ app.conf.update(
         },
     },
 )
+
+
+@signals.celeryd_after_setup.connect
+def _quiet_connection_loss_notice(**kwargs: object) -> None:
+    """Celery warns at every lost broker connection while
+    ``worker_cancel_long_running_tasks_on_connection_loss`` is False, which is our
+    choice (above), not a default we missed. Added once the worker has set up its
+    logging, which turns every Celery deprecation warning on."""
+    warnings.filterwarnings(
+        "ignore",
+        message=r"\s*In Celery 5\.1 we introduced an optional breaking change",
+        category=CPendingDeprecationWarning,
+    )
+
+
+@app.on_after_configure.connect
+def _sweep_interval(sender: Celery, **kwargs: object) -> None:
+    """The sweeper's interval is a setting: read when the configuration is (Django's
+    settings may still be loading when this module is imported)."""
+    schedule = sender.conf.beat_schedule["sweep-webhook-deliveries"]
+    schedule["schedule"] = float(settings.WEBHOOK_SWEEP_SECONDS)
+
 
 app.autodiscover_tasks()

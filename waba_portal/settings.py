@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -76,6 +78,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_htmx",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "waba_portal",
     "waba_portal.webhooks",
     "accounts",
@@ -86,18 +92,25 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so that static files carry the policies too.
+    "csp.middleware.CSPMiddleware",
+    "waba_portal.security_headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "waba_portal.guards.UnstorableTextMiddleware",  # before anything reads the session
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the session gave a code
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "accounts.middleware.TenantMiddleware",
+    "accounts.middleware.TwoFactorRequiredMiddleware",  # after TenantMiddleware and OTP's
     "waba_portal.middleware.ServiceErrorMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked sign-in into its page
 ]
 
 ROOT_URLCONF = "waba_portal.urls"
@@ -134,6 +147,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # take the write lock at the start of a transaction so upgrades cannot deadlock.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif "connect_timeout" not in DATABASES["default"].setdefault("OPTIONS", {}):
+    # A PostgreSQL that stops answering fails a connection after this many seconds
+    # (a ?connect_timeout= in DATABASE_URL wins).
+    DATABASES["default"]["OPTIONS"]["connect_timeout"] = int(env("DB_CONNECT_TIMEOUT", "5"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -146,6 +163,44 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
+# django-axes' backend first: a locked sign-in is refused before its password is checked.
+AUTHENTICATION_BACKENDS = [
+    "accounts.lockout.SignInBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- Sign-in protection (accounts/lockout.py, accounts/services/throttling.py) ------------
+# Counted in the cache; a lock tells nothing about whether an account has the address.
+AXES_HANDLER = "accounts.lockout.SignInFailureHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each one locks on its own
+AXES_FAILURE_LIMIT = int(env("AXES_FAILURE_LIMIT", "5"))  # wrong passwords per account
+SIGN_IN_IP_FAILURE_LIMIT = int(env("SIGN_IN_IP_FAILURE_LIMIT", "30"))  # per client address
+AXES_COOLOFF_TIME = timedelta(minutes=int(env("AXES_COOLOFF_MINUTES", "15")))
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the page's retry time holds
+AXES_USERNAME_CALLABLE = "accounts.lockout.sign_in_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.views.sign_in_locked_out"
+AXES_VERBOSE = False  # accounts.lockout logs the locks itself, without addresses
+# Reverse proxies in front of the web process (X-Forwarded-For entries to trust); 0 reads
+# the connection's address. Every per-address limit below reads the same address.
+TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0"))
+# Per hour. A reset request past its limit sends nothing and answers "sent" as usual.
+PASSWORD_RESET_LIMIT_PER_ADDRESS = int(env("PASSWORD_RESET_LIMIT_PER_ADDRESS", "3"))
+PASSWORD_RESET_LIMIT_PER_IP = int(env("PASSWORD_RESET_LIMIT_PER_IP", "10"))
+SIGNUP_LIMIT_PER_IP = int(env("SIGNUP_LIMIT_PER_IP", "5"))
+# Wrong two-factor codes (and passwords typed to turn it off) per user per window.
+TWO_FACTOR_FAILURE_LIMIT = int(env("TWO_FACTOR_FAILURE_LIMIT", "5"))
+TWO_FACTOR_FAILURE_WINDOW_SECONDS = int(env("TWO_FACTOR_FAILURE_WINDOW_SECONDS", "900"))
+# How long a right password waits for its code before the sign-in starts over.
+TWO_FACTOR_SIGN_IN_TIMEOUT_SECONDS = int(env("TWO_FACTOR_SIGN_IN_TIMEOUT_SECONDS", "300"))
+OTP_TOTP_ISSUER = "WABA Portal"
+# django-otp's own per-device back-off is off: TWO_FACTOR_FAILURE_LIMIT decides, and its
+# message says when to try again.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+# The admin never shows a TOTP secret or its QR code (and answers 403 before it looks up
+# a device, instead of a 500 for a missing one).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Cache, Celery ----------------------------------------------------------------
 REDIS_URL = env("REDIS_URL")
@@ -156,6 +211,12 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", "waba"),
+            # A Redis that stops answering must not hold a request (the webhook intake's
+            # kick, a throttle count) for longer than this.
+            "OPTIONS": {
+                "socket_connect_timeout": float(env("REDIS_CONNECT_TIMEOUT", "2")),
+                "socket_timeout": float(env("REDIS_SOCKET_TIMEOUT", "2")),
+            },
         }
     }
 else:
@@ -264,11 +325,16 @@ WEBHOOK_MAX_BODY_BYTES = int(env("WEBHOOK_MAX_BODY_BYTES", str(8 * 1024 * 1024))
 WEBHOOK_BATCH_SIZE = int(env("WEBHOOK_BATCH_SIZE", "200"))  # deliveries per worker transaction
 WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "6"))  # then a dead letter
 WEBHOOK_RETRY_BASE_SECONDS = float(env("WEBHOOK_RETRY_BASE_SECONDS", "30"))
-WEBHOOK_STALE_SECONDS = int(env("WEBHOOK_STALE_SECONDS", "60"))  # sweeper picks up after this
 WEBHOOK_DRAIN_SECONDS = float(env("WEBHOOK_DRAIN_SECONDS", "20"))  # one task's share, then requeue
 # After a batch that was not full, the worker waits this long before claiming the next.
 WEBHOOK_BATCH_WAIT_SECONDS = float(env("WEBHOOK_BATCH_WAIT_SECONDS", "0.05"))
-WEBHOOK_KICK_TTL_SECONDS = int(env("WEBHOOK_KICK_TTL_SECONDS", "15"))
+# The processing flag's expiry: a running drain's heartbeat renews it every third of it,
+# so a drain that died stops holding it this long after (services/kick.py).
+WEBHOOK_KICK_TTL_SECONDS = int(env("WEBHOOK_KICK_TTL_SECONDS", "3"))
+# The sweeper (beat) runs this often and kicks a drain for deliveries due this long that
+# no drain holds: by default the flag's expiry (services/sweep.py).
+WEBHOOK_SWEEP_SECONDS = float(env("WEBHOOK_SWEEP_SECONDS", "5"))
+WEBHOOK_STALE_SECONDS = float(env("WEBHOOK_STALE_SECONDS", str(WEBHOOK_KICK_TTL_SECONDS)))
 WEBHOOK_KICK_LOCAL_SECONDS = float(env("WEBHOOK_KICK_LOCAL_SECONDS", "0.02"))
 
 # --- REST API -------------------------------------------------------------------------
@@ -289,6 +355,45 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Embedded Signup opens Meta's window, which answers through window.opener: the
 # default "same-origin" would cut that link.
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin-allow-popups"
+# Scripts, styles, frames and calls from our own origin only; no inline script without
+# the request's nonce ({{ request.csp_nonce }}), no inline style, eval or framing. The
+# connect page adds what Meta's SDK needs on its view (senders.views.index).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
+# Browser features no page of ours uses, off for our pages and every frame in them
+# (waba_portal.security_headers). "browsing-topics" replaced "interest-cohort" (FLoC);
+# the old name stays off for the browsers that still know it.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "interest-cohort",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
@@ -299,14 +404,27 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 
 INVITATION_TTL_DAYS = int(env("INVITATION_TTL_DAYS", "7"))
+# Invitation e-mails (new and resent) in any hour, per inviting account and per
+# workspace; 0 switches a limit off (accounts/services/invitations.py).
+INVITATION_EMAILS_PER_ACCOUNT_PER_HOUR = int(env("INVITATION_EMAILS_PER_ACCOUNT_PER_HOUR", "30"))
+INVITATION_EMAILS_PER_TENANT_PER_HOUR = int(env("INVITATION_EMAILS_PER_TENANT_PER_HOUR", "100"))
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"refusals": {"()": "waba_portal.log_filters.RefusalsWithoutTraceback"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["refusals"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's own console handler would print every line a second time: one handler.
+        "django": {"level": env("LOG_LEVEL", "INFO"), "handlers": [], "propagate": True},
         "django.db.backends": {"level": "WARNING"},
     },
 }

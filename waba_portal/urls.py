@@ -2,10 +2,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from waba_portal.views import healthz
+from waba_portal.views import favicon, healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on every page, whatever the page links.
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("", include("waba_portal.webhooks.urls")),
     path("t/<slug:tenant_slug>/settings/whatsapp/", include("senders.urls")),

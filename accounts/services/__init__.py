@@ -5,6 +5,24 @@ Every state change takes ``actor=``, runs in one transaction, writes an audit ro
 commits. Callers name the topic: ``services.invitations.invitation_create(...)``.
 """
 
-from accounts.services import audit, invitations, members, notifications, teams, tenants
+from accounts.services import (
+    audit,
+    invitations,
+    members,
+    notifications,
+    teams,
+    tenants,
+    throttling,
+    two_factor,
+)
 
-__all__ = ["audit", "invitations", "members", "notifications", "teams", "tenants"]
+__all__ = [
+    "audit",
+    "invitations",
+    "members",
+    "notifications",
+    "teams",
+    "tenants",
+    "throttling",
+    "two_factor",
+]

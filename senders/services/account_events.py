@@ -10,7 +10,10 @@ every function is idempotent and order-tolerant:
 
 - each kind of change has its own clock on the account or number
   (:func:`account_event_is_new`): an event older than the last one applied for the
-  same aspect changes nothing;
+  same aspect changes nothing, nor does one older than a read of Meta that already
+  saw the number's status, quality or name (:mod:`senders.services.snapshots`);
+- what an event does not say is not guessed: a quality event names no quality
+  rating, so the number is read from Meta after it (:func:`phone_quality_apply`);
 - a change is applied, recorded and notified only if it changes something, and a
   history row is not written twice for the same event (same kind, value and time).
 
@@ -40,14 +43,12 @@ from senders.models import (
     MessagingLimit,
     NameStatus,
     PhoneNumber,
-    PhoneStatus,
-    QualityRating,
     QualityUpdateEvent,
     ThroughputLevel,
     WabaStatus,
     WhatsAppAccount,
 )
-from senders.services import notifications, rules, snapshots
+from senders.services import notifications, rules, snapshots, sync
 from waba_portal.graph import webhooks as wh
 
 logger = logging.getLogger(__name__)
@@ -119,12 +120,7 @@ def account_event_is_new(
     for the same ``aspect``; moves the object's clock (the caller saves it)."""
     if when is None:
         return True
-    stamp = when.timestamp()
-    last = obj.event_clock.get(aspect)
-    if last is not None and stamp < float(last):
-        return False
-    obj.event_clock[aspect] = stamp
-    return True
+    return rules.clock_advance(obj, aspect, when.timestamp())
 
 
 def _by_waba(events: Sequence[E]) -> list[tuple[WhatsAppAccount, list[E]]]:
@@ -450,49 +446,45 @@ def capability_apply(*, waba: WhatsAppAccount, event: wh.BusinessCapabilityUpdat
 def phone_quality_apply(
     *, waba: WhatsAppAccount, phone: PhoneNumber, event: wh.PhoneNumberQualityUpdate
 ) -> None:
-    """FLAGGED / UNFLAGGED change the number's status and quality; the others its limit."""
-    if not account_event_is_new(phone, "quality", event.timestamp):
-        return
+    """The limit and throughput a quality event carries; its quality and status from Meta.
+
+    The event says what happened (FLAGGED, UNFLAGGED, DOWNGRADE, …) but carries no
+    quality rating and no status (docs/meta/NOTES.md §5): UNFLAGGED may leave the
+    number at Medium or High, FLAGGED may or may not change its status. So after a flag
+    or an unflag the number is read from Meta, once for a burst of events
+    (:func:`senders.services.sync.phone_refresh_request`), and the read applies both,
+    with history and one notice; nothing is guessed meanwhile.
+    """
     name = (event.event or "").upper()
+    if name in (QualityUpdateEvent.FLAGGED, QualityUpdateEvent.UNFLAGGED):
+        sync.phone_refresh_request(phone=phone)
     limit = (event.max_daily_conversations_per_business or event.current_limit or "").upper()
-    status, quality = phone.meta_status, phone.quality_rating
-    if name == QualityUpdateEvent.FLAGGED:
-        status, quality = PhoneStatus.FLAGGED, QualityRating.RED
-    elif name == QualityUpdateEvent.UNFLAGGED:
-        status = PhoneStatus.CONNECTED if status == PhoneStatus.FLAGGED else status
-        quality = QualityRating.GREEN if quality == QualityRating.RED else quality
-    elif name == QualityUpdateEvent.THROUGHPUT_UPGRADE:
+    upgraded = name == QualityUpdateEvent.THROUGHPUT_UPGRADE
+    if upgraded and limit in NO_LIMIT:
+        limit = MessagingLimit.TIER_UNLIMITED
+    if limit in NO_LIMIT or not account_event_is_new(phone, "limit", event.timestamp):
+        return  # no limit in it, or an older one than we know
+    if upgraded:
         phone.throughput_level = ThroughputLevel.HIGH
-        limit = limit if limit not in NO_LIMIT else MessagingLimit.TIER_UNLIMITED
-    changes: list[AccountHistory] = []
-    for kind, attr, new in (
-        (HistoryKind.STATUS, "meta_status", status),
-        (HistoryKind.QUALITY, "quality_rating", quality),
-        (HistoryKind.LIMIT, "messaging_limit", limit if limit not in NO_LIMIT else ""),
-    ):
-        old = getattr(phone, attr)
-        if not new or new == old:
-            continue
-        setattr(phone, attr, new)
+    change = None
+    old = phone.messaging_limit
+    if limit != old:
+        phone.messaging_limit = limit
         change = _record_once(
             waba=waba,
             event=event,
-            kind=kind,
+            kind=HistoryKind.LIMIT,
             old=old,
-            new=new,
+            new=limit,
             phone=phone,
             detail={"quality_event": name},
         )
-        changes += [change] if change else []
-    rules.phone_derive_state(phone)
     phone.save()
-    if limit not in NO_LIMIT and limit != waba.messaging_limit:
+    if limit != waba.messaging_limit:
         # The limit belongs to the business portfolio: the account shows it too.
         waba.messaging_limit = limit
         waba.save(update_fields=["messaging_limit"])
-    # One notice per event: a flag changes both status and quality.
-    worse = [c for c in changes if rules.is_change_for_the_worse(c)]
-    notifications.notify_for_changes(waba=waba, changes=worse[:1])
+    notifications.notify_for_changes(waba=waba, changes=[change] if change else [])
 
 
 def phone_name_apply(

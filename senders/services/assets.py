@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from accounts.tenancy import require_tenant
-from senders.models import MetaAsset
+from senders.models import MetaAsset, MetaAssetKind
 from senders.selectors import meta_asset_owner
 
 
@@ -41,3 +42,17 @@ def meta_asset_claim(*, kind: str, meta_id: str, waba_id: str = "") -> MetaAsset
 def meta_assets_release(*, kind: str, meta_ids: Iterable[str]) -> None:
     """Give up the current tenant's claims on these Meta ids."""
     MetaAsset.objects.filter(kind=kind, meta_id__in=list(meta_ids)).delete()
+
+
+def meta_assets_release_waba(*, waba_id: str) -> list[str]:
+    """Give up the current tenant's claims on a WABA and on the numbers claimed with it.
+
+    Answers the Meta ids released. A number's claim names its WABA (``waba_id``).
+    """
+    claims = MetaAsset.objects.filter(
+        Q(kind=MetaAssetKind.WABA, meta_id=waba_id)
+        | Q(kind=MetaAssetKind.PHONE_NUMBER, waba_id=waba_id)
+    )
+    released = sorted(claims.values_list("meta_id", flat=True))
+    claims.delete()
+    return released

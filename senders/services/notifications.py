@@ -13,7 +13,13 @@ from accounts.models import NotificationLevel
 from accounts.services.notifications import Text, notify_managers
 from accounts.tenancy import require_tenant
 from senders import troubleshooting as ts
-from senders.models import AccountHistory, HistoryKind, PhoneNumber, WhatsAppAccount
+from senders.models import (
+    AccountHistory,
+    ConnectionStatus,
+    HistoryKind,
+    PhoneNumber,
+    WhatsAppAccount,
+)
 from senders.services import rules
 
 
@@ -59,10 +65,15 @@ def waba_problem_notify(
 
 
 def waba_notify(
-    *, waba: WhatsAppAccount, title: Text, body: Text = "", level: str = NotificationLevel.INFO
+    *,
+    waba: WhatsAppAccount,
+    title: Text,
+    body: Text = "",
+    level: str = NotificationLevel.INFO,
+    email: bool = True,
 ) -> None:
     """Tell owners and admins something about this account (text built with gettext)."""
-    notify_managers(title=title, body=body, url=waba_url(waba), level=level)
+    notify_managers(title=title, body=body, url=waba_url(waba), level=level, email=email)
 
 
 def phone_removed_notify(*, waba: WhatsAppAccount, phone: PhoneNumber) -> None:
@@ -78,3 +89,61 @@ def phone_removed_notify(*, waba: WhatsAppAccount, phone: PhoneNumber) -> None:
         ),
         level=NotificationLevel.WARNING,
     )
+
+
+def phone_resubmit_notify(*, phone: PhoneNumber, before: str, registered: bool) -> None:
+    """What a Resubmit did, read back from Meta: the number sends now, or what still
+    stops it, in words. In the app only: it answers a click, it is no alarm."""
+    block = rules.phone_send_block(phone)
+    labels = dict(ConnectionStatus.choices)
+    entry = ts.get(phone.problem)
+
+    def connected() -> str:
+        return _("%(number)s was resubmitted: it is connected and can send messages.") % {
+            "number": phone
+        }
+
+    def status() -> str:
+        return _("Status here: %(old)s → %(new)s.") % {
+            "old": labels.get(before, before),
+            "new": labels.get(phone.connection_status, phone.connection_status),
+        }
+
+    def name_still_rejected() -> str:
+        return _(
+            "%(number)s: Meta still reports the display name as rejected — change it in "
+            "WhatsApp Manager first."
+        ) % {"number": phone}
+
+    def name_next() -> str:
+        done = (
+            _("The number was registered, but its name is still rejected.")
+            if registered
+            else _("Registering cannot change the name, so the number was not registered.")
+        )
+        return " ".join([done, _("Resubmit again after Meta approves the new name.")])
+
+    def not_registered() -> str:
+        return _("%(number)s could not be registered: %(problem)s") % {
+            "number": phone,
+            "problem": entry.title,
+        }
+
+    def fix() -> str:
+        return " ".join([str(entry.explanation), *(str(step) for step in entry.steps)])
+
+    def still_blocked() -> str:
+        return _("%(number)s was registered, but it still cannot send: %(reason)s") % {
+            "number": phone,
+            "reason": ts.send_block_message(block),
+        }
+
+    if not block:
+        title, body, level = connected, status, NotificationLevel.INFO
+    elif block == ts.SEND_NAME_REJECTED:
+        title, body, level = name_still_rejected, name_next, NotificationLevel.WARNING
+    elif phone.problem:
+        title, body, level = not_registered, fix, NotificationLevel.WARNING
+    else:
+        title, body, level = still_blocked, status, NotificationLevel.WARNING
+    waba_notify(waba=phone.waba, title=title, body=body, level=level, email=False)

@@ -8,12 +8,22 @@ registered, a PIN already generated) before calling Meta. A transient Meta error
 stops the run with the step marked "retrying" and the task retries with backoff; a
 permanent one fails the onboarding with the troubleshooting entry that fixes it and
 a Retry that resumes from the failed step.
+
+The ids in the session info are hints, never the authority: the browser hands them
+over and anyone who runs the page can change them. The WABA is one the token of this
+signup was granted (``debug_token``'s granular scopes), read from Meta with that token
+before it is claimed; the number is one Meta lists in that WABA. A claim routes the
+id's webhooks to this workspace and keeps every other workspace from connecting it,
+so an onboarding that ends failed (a permanent error, retries that run out, or
+abandoned half-way) gives back the claims it took (:func:`_claims_release`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -23,10 +33,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership
+from accounts.models import Membership, Tenant
 from accounts.permissions import require_manager
 from accounts.services.audit import audit_record
-from accounts.tenancy import require_tenant
+from accounts.tenancy import require_tenant, tenant_scope
 from senders import selectors, tasks
 from senders import troubleshooting as ts
 from senders.models import (
@@ -53,7 +63,7 @@ logger = logging.getLogger(__name__)
 
 STEPS = (
     "exchange_token",
-    "confirm_waba",
+    "confirm_waba",  # the WABA the token was granted: the session's id is only a hint
     "claim_waba",  # before fetch_waba: nothing of ours changes for a WABA held elsewhere
     "fetch_waba",
     "subscribe",
@@ -86,6 +96,13 @@ class StepRetry(Exception):
         super().__init__(message)
         self.retry_after = retry_after
 
+
+# The steps that take claims: they run again on Retry, since a failure gave them back.
+CLAIM_STEPS = ("claim_waba", "fetch_numbers")
+# An onboarding still unfinished this long after it started is abandoned: it ends
+# failed and gives back its claims. Its retries end within hours (at most
+# ONBOARDING_MAX_RETRIES waits of ONBOARDING_MAX_RETRY_DELAY_SECONDS per run).
+ABANDONED_AFTER_SECONDS = 24 * 3600
 
 _SKIPPED = "skipped"
 
@@ -158,6 +175,8 @@ def onboarding_retry(*, actor: Membership, onboarding: Onboarding) -> Onboarding
     onboarding.steps.filter(
         status__in=[StepStatus.FAILED, StepStatus.RETRYING, StepStatus.RUNNING]
     ).update(status=StepStatus.PENDING, error="")
+    # The failure gave back the claims; the steps that took them take them again.
+    onboarding.steps.filter(name__in=CLAIM_STEPS).update(status=StepStatus.PENDING, error="")
     onboarding.status, onboarding.problem, onboarding.error_message = (
         OnboardingStatus.QUEUED,
         "",
@@ -183,14 +202,23 @@ def onboarding_run(*, onboarding_pk: int) -> Onboarding | None:
     One run at a time per onboarding (a cache lock): a resumed run that finds another
     one alive leaves it alone.
     """
-    lock = f"onboarding-run:{onboarding_pk}"
-    if not cache.add(lock, 1, timeout=settings.ONBOARDING_STALE_SECONDS):
-        logger.info("onboarding %s is being run by another worker", onboarding_pk)
-        return None
-    try:
+    with _run_lock(onboarding_pk) as mine:
+        if not mine:
+            logger.info("onboarding %s is being run by another worker", onboarding_pk)
+            return None
         return _run(onboarding_pk)
+
+
+@contextmanager
+def _run_lock(onboarding_pk: int) -> Iterator[bool]:
+    """Whether this process may act on the onboarding: no other runs it right now."""
+    lock = f"onboarding-run:{onboarding_pk}"
+    mine = bool(cache.add(lock, 1, timeout=settings.ONBOARDING_STALE_SECONDS))
+    try:
+        yield mine
     finally:
-        cache.delete(lock)
+        if mine:
+            cache.delete(lock)
 
 
 def _run(onboarding_pk: int) -> Onboarding | None:
@@ -253,6 +281,7 @@ def _mark_retrying(step: OnboardingStep, exc: Exception) -> None:
     step.save(update_fields=["status", "error"])
 
 
+@transaction.atomic
 def _fail(onboarding: Onboarding, step: OnboardingStep, problem: str, message: str) -> None:
     step.status, step.error, step.finished_at = StepStatus.FAILED, message[:2000], timezone.now()
     step.save(update_fields=["status", "error", "finished_at"])
@@ -266,16 +295,55 @@ def _fail(onboarding: Onboarding, step: OnboardingStep, problem: str, message: s
         if waba is not None and waba.connection_status == ConnectionStatus.REGISTERING:
             waba.problem, waba.problem_detail = problem, message[:2000]
             waba.save(update_fields=["problem", "problem_detail"])
+    released = _claims_release(onboarding)
     audit_record(
         actor=None,
         action="onboarding.failed",
         target=onboarding,
-        metadata={"step": step.name, "problem": problem},
+        metadata={"step": step.name, "problem": problem, "released": released},
     )
 
 
-def onboarding_give_up(*, onboarding_pk: int, message: str) -> None:
-    """Retries are exhausted: fail the running step with "Meta did not answer"."""
+def _claims_release(onboarding: Onboarding) -> list[str]:
+    """Give back the claims a failed onboarding took; answers the Meta ids released.
+
+    It took claims if its claim_waba step ran. They stay when the workspace held the
+    WABA before this onboarding: its account of it is live (connected, or connected
+    with a problem), as when it connects its own WABA again; disconnecting released
+    the claims, and a new or reconnecting account is "registering". They stay, too,
+    while another unfinished onboarding of the workspace works on the same WABA.
+    """
+    waba_id = onboarding.waba_id
+    if (
+        not waba_id
+        or not onboarding.steps.filter(name="claim_waba", status=StepStatus.DONE).exists()
+    ):
+        return []
+    account = WhatsAppAccount.objects.filter(waba_id=waba_id).first()
+    if account is not None and account.connection_status not in (
+        ConnectionStatus.REGISTERING,
+        ConnectionStatus.DISCONNECTED,
+    ):
+        return []
+    if (
+        Onboarding.objects.filter(
+            waba_id=waba_id, status__in=[OnboardingStatus.QUEUED, OnboardingStatus.RUNNING]
+        )
+        .exclude(pk=onboarding.pk)
+        .exists()
+    ):
+        return []
+    return assets.meta_assets_release_waba(waba_id=waba_id)
+
+
+def onboarding_give_up(
+    *, onboarding_pk: int, message: str, problem: str = ts.META_UNAVAILABLE
+) -> None:
+    """Retries are exhausted: fail the running step with "Meta did not answer".
+
+    An abandoned onboarding (:func:`onboardings_resume_stale`) ends here too, with
+    ``problem`` "unexpected".
+    """
     onboarding = Onboarding.objects.filter(pk=onboarding_pk).first()
     if onboarding is None or onboarding.status == OnboardingStatus.SUCCEEDED:
         return
@@ -286,7 +354,7 @@ def onboarding_give_up(*, onboarding_pk: int, message: str) -> None:
         .first()
     )
     if step is not None:
-        _fail(onboarding, step, ts.META_UNAVAILABLE, message)
+        _fail(onboarding, step, problem, message)
 
 
 def _finish(onboarding: Onboarding) -> None:
@@ -338,17 +406,28 @@ def step_exchange_token(onboarding: Onboarding) -> str | None:
 
 
 def step_confirm_waba(onboarding: Onboarding) -> str | None:
-    """Without session info, ask Meta which WABA the token was granted for."""
-    if onboarding.waba_id:
-        return _SKIPPED
+    """Ask Meta which WABAs the token was granted; the session's WABA must be one of them.
+
+    Never skipped: the session info came through the browser. Without it, the first
+    WABA granted is the one connected.
+    """
     info = graph.graph_client().debug_token(str(onboarding.access_token))
-    waba_ids = list(info.waba_ids)
-    if not waba_ids:
+    if not info.is_valid:
+        raise StepFailed(ts.SIGNUP_INCOMPLETE, "Meta says the token of this signup is not valid.")
+    granted = list(info.waba_ids)
+    if not granted:
         raise StepFailed(
             ts.SIGNUP_INCOMPLETE, "Meta did not share a WhatsApp Business Account with our app."
         )
-    onboarding.waba_id = waba_ids[0]
-    onboarding.save(update_fields=["waba_id", "updated_at"])
+    if onboarding.waba_id and onboarding.waba_id not in granted:
+        raise StepFailed(
+            ts.NOT_SHARED_IN_SIGNUP,
+            f"WhatsApp Business Account {onboarding.waba_id} was not shared with our app "
+            "in this signup.",
+        )
+    if not onboarding.waba_id:
+        onboarding.waba_id = granted[0]
+        onboarding.save(update_fields=["waba_id", "updated_at"])
     return None
 
 
@@ -367,6 +446,15 @@ def step_fetch_waba(onboarding: Onboarding) -> str | None:
 
 
 def step_claim_waba(onboarding: Onboarding) -> str | None:
+    """Claim the WABA once the token has read it at Meta: never an id it cannot reach."""
+    try:
+        _client(onboarding).waba_get(onboarding.waba_id, fields=("id",))
+    except ge.GraphPermissionError as exc:
+        raise StepFailed(
+            ts.NOT_SHARED_IN_SIGNUP,
+            f"The token of this signup cannot read WhatsApp Business Account "
+            f"{onboarding.waba_id}: {exc}",
+        ) from exc
     try:
         assets.meta_asset_claim(kind=MetaAssetKind.WABA, meta_id=onboarding.waba_id)
     except assets.AssetTaken as exc:
@@ -415,8 +503,18 @@ def step_credit_line(onboarding: Onboarding) -> str | None:
 def step_fetch_numbers(onboarding: Onboarding) -> str | None:
     waba = onboarding.account
     assert waba is not None
+    listed = list(_client(onboarding).phone_numbers_list(waba.waba_id))
+    # The session's number must be one Meta lists in the WABA, before anything is kept.
+    if onboarding.phone_number_id and onboarding.phone_number_id not in {
+        str(data.get("id")) for data in listed
+    }:
+        raise StepFailed(
+            ts.NOT_SHARED_IN_SIGNUP,
+            f"Phone number {onboarding.phone_number_id} is not in WhatsApp Business Account "
+            f"{waba.waba_id}.",
+        )
     seen: list[PhoneNumber] = []
-    for data in _client(onboarding).phone_numbers_list(waba.waba_id):
+    for data in listed:
         phone, _changes = snapshots.phone_apply_snapshot(waba=waba, data=data, source="onboarding")
         if phone.connection_status == ConnectionStatus.DISCONNECTED:
             phone.connection_status = ConnectionStatus.PENDING
@@ -433,13 +531,6 @@ def step_fetch_numbers(onboarding: Onboarding) -> str | None:
                 ts.ANOTHER_PROVIDER,
                 f"Phone number {phone.display_phone_number} is connected to another provider.",
             ) from exc
-    if onboarding.phone_number_id and onboarding.phone_number_id not in {
-        p.phone_number_id for p in seen
-    }:
-        raise StepFailed(
-            ts.NO_PERMISSION_ADD_NUMBERS,
-            f"Phone number {onboarding.phone_number_id} is not in the account.",
-        )
     # The PIN the next step registers with is committed with this step, so that a
     # retry of the registration sends the same one (registering is not idempotent).
     for phone in seen:
@@ -454,7 +545,9 @@ def step_fetch_numbers(onboarding: Onboarding) -> str | None:
 def step_register_number(onboarding: Onboarding) -> str | None:
     if onboarding.signup_event != SignupEvent.FINISH or not onboarding.phone_number_id:
         return _SKIPPED  # only a WABA was shared, or a coexistence number (already on the app)
-    phone = PhoneNumber.objects.get(phone_number_id=onboarding.phone_number_id)
+    phone = PhoneNumber.objects.get(
+        waba=onboarding.account, phone_number_id=onboarding.phone_number_id
+    )
     if phone.meta_status == PhoneStatus.CONNECTED and phone.platform_type == PlatformType.CLOUD_API:
         return _SKIPPED
     pin = phone_numbers.phone_pin_ensure(phone)  # saved by the previous step already
@@ -476,7 +569,9 @@ def step_register_number(onboarding: Onboarding) -> str | None:
 
 
 def step_fetch_profile(onboarding: Onboarding) -> str | None:
-    phone = PhoneNumber.objects.filter(phone_number_id=onboarding.phone_number_id).first()
+    phone = PhoneNumber.objects.filter(
+        waba=onboarding.account, phone_number_id=onboarding.phone_number_id
+    ).first()
     if phone is None:
         return _SKIPPED
     data = _client(onboarding).business_profile_get(phone.phone_number_id)
@@ -511,8 +606,34 @@ STEP_FUNCTIONS: dict[str, Callable[[Onboarding], str | None]] = {
 
 
 def onboardings_resume_stale(*, older_than_seconds: int = 120) -> int:
-    """Queue onboardings that nobody is running (a worker died mid-way), in every tenant."""
-    stale = selectors.stale_onboardings(older_than_seconds=older_than_seconds)
-    for tenant_pk, onboarding_pk in stale:
-        tasks.onboarding_run_task.delay_on_commit(tenant_pk, onboarding_pk)
-    return len(stale)
+    """Queue onboardings that nobody is running (a worker died mid-way), in every tenant.
+
+    One started more than :data:`ABANDONED_AFTER_SECONDS` ago is not queued again: it
+    ends failed, with Retry, and gives back its claims. Answers how many were queued.
+    """
+    abandoned_before = timezone.now() - timedelta(seconds=ABANDONED_AFTER_SECONDS)
+    queued = 0
+    for stale in selectors.stale_onboardings(older_than_seconds=older_than_seconds):
+        if stale.created_at <= abandoned_before:
+            _abandon(tenant_pk=stale.tenant_pk, onboarding_pk=stale.onboarding_pk)
+            continue
+        tasks.onboarding_run_task.delay_on_commit(stale.tenant_pk, stale.onboarding_pk)
+        queued += 1
+    return queued
+
+
+def _abandon(*, tenant_pk: int, onboarding_pk: int) -> None:
+    """End an onboarding that never finished, in its tenant's scope (beat has none)."""
+    tenant = Tenant.objects.filter(pk=tenant_pk, is_active=True).first()
+    if tenant is None:
+        return
+    with tenant_scope(tenant), _run_lock(onboarding_pk) as mine:
+        if not mine:
+            return  # a worker is on it right now; the next round looks again
+        logger.warning("onboarding %s abandoned unfinished", onboarding_pk)
+        onboarding_give_up(
+            onboarding_pk=onboarding_pk,
+            message=f"The connection did not finish within {ABANDONED_AFTER_SECONDS // 3600} "
+            "hours of its start.",
+            problem=ts.UNEXPECTED,
+        )

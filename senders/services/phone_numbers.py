@@ -1,8 +1,17 @@
-"""A tenant's numbers: the primary sender, resubmitting a number, registering it."""
+"""A tenant's numbers: the primary sender, resubmitting a number, registering it.
+
+The primary sender is the tenant's choice (``PhoneNumber.primary_chosen``), kept by the
+number's Meta id across a disconnect: while the chosen number cannot be the sender
+(disconnected, not yet back), another connected number stands in, and the chosen one
+is the sender again when it is connected again (:func:`primary_ensure`). A chosen
+number that is connected but cannot send (a rejected name, a flag) stays the sender;
+the account's page and the API say why and offer to switch.
+"""
 
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,7 +24,7 @@ from accounts.tenancy import require_tenant
 from senders import tasks
 from senders import troubleshooting as ts
 from senders.models import ConnectionStatus, HistoryKind, PhoneNumber
-from senders.services import graph, rules, snapshots
+from senders.services import graph, notifications, rules, snapshots
 from waba_portal.errors import Conflict
 from waba_portal.graph import errors as ge
 
@@ -27,23 +36,29 @@ def phone_number_set_primary(*, actor: Membership, phone: PhoneNumber) -> PhoneN
     if phone.connection_status != ConnectionStatus.CONNECTED:
         raise Conflict(_("Only a connected number can be the primary sender."))
     _primary_lock()
-    phone.refresh_from_db(fields=["is_primary"])
-    if phone.is_primary:
+    phone.refresh_from_db(fields=["is_primary", "primary_chosen"])
+    if phone.is_primary and phone.primary_chosen:
         return phone
-    previous = PhoneNumber.objects.filter(is_primary=True).first()
+    # A number standing in for a chosen one that is away becomes the choice itself.
+    previous = PhoneNumber.objects.filter(is_primary=True).exclude(pk=phone.pk).first()
     if previous is not None:
         previous.is_primary = False
         previous.save(update_fields=["is_primary"])
-    phone.is_primary = True
-    phone.save(update_fields=["is_primary"])
-    snapshots.history_record(
-        waba=phone.waba,
-        phone=phone,
-        kind=HistoryKind.PRIMARY,
-        old=previous or "",
-        new=phone,
-        source="user",
+    PhoneNumber.objects.filter(primary_chosen=True).exclude(pk=phone.pk).update(
+        primary_chosen=False
     )
+    sends_already = phone.is_primary
+    phone.is_primary = phone.primary_chosen = True
+    phone.save(update_fields=["is_primary", "primary_chosen"])
+    if not sends_already:
+        snapshots.history_record(
+            waba=phone.waba,
+            phone=phone,
+            kind=HistoryKind.PRIMARY,
+            old=previous or "",
+            new=phone,
+            source="user",
+        )
     audit_record(
         actor=actor.user,
         action="phone_number.primary_set",
@@ -59,82 +74,148 @@ def _primary_lock() -> None:
     list(Tenant.objects.select_for_update().filter(pk=require_tenant().pk).values("pk"))
 
 
+def _primary_needs_change() -> bool:
+    """Whether :func:`primary_ensure` has anything to do (a cheap read before its lock)."""
+    chosen = PhoneNumber.objects.filter(primary_chosen=True).first()
+    if chosen is not None and chosen.connection_status == ConnectionStatus.CONNECTED:
+        return not chosen.is_primary
+    return not PhoneNumber.objects.filter(is_primary=True).exists()
+
+
 @transaction.atomic
 def primary_ensure(*, actor: User | None = None) -> PhoneNumber | None:
-    """If the tenant has no primary sender, make its first connected number the primary."""
-    _primary_lock()
-    if PhoneNumber.objects.filter(is_primary=True).exists():
+    """Make the tenant's chosen number the sender when it is connected; otherwise, if no
+    number sends, let its first connected number stand in. Returns the new sender.
+
+    A tenant that never chose takes its first sender as its choice; a stand-in is not
+    a choice, so the chosen number takes over again when it is back.
+    """
+    if not _primary_needs_change():
         return None
-    candidate = (
-        PhoneNumber.objects.filter(connection_status=ConnectionStatus.CONNECTED)
-        .order_by("created_at")
-        .first()
-    )
+    _primary_lock()
+    chosen = PhoneNumber.objects.filter(primary_chosen=True).first()
+    current = PhoneNumber.objects.filter(is_primary=True).first()
+    candidate: PhoneNumber | None
+    if chosen is not None and chosen.connection_status == ConnectionStatus.CONNECTED:
+        candidate = None if chosen.is_primary else chosen
+    elif current is None:
+        candidate = (
+            PhoneNumber.objects.filter(connection_status=ConnectionStatus.CONNECTED)
+            .order_by("created_at")
+            .first()
+        )
+    else:
+        candidate = None  # the stand-in keeps sending until the chosen number is back
     if candidate is None:
         return None
+    if current is not None:
+        current.is_primary = False
+        current.save(update_fields=["is_primary"])
     candidate.is_primary = True
-    candidate.save(update_fields=["is_primary"])
+    candidate.primary_chosen = candidate.primary_chosen or chosen is None
+    candidate.save(update_fields=["is_primary", "primary_chosen"])
     snapshots.history_record(
         waba=candidate.waba,
         phone=candidate,
         kind=HistoryKind.PRIMARY,
-        old="",
+        old=current or "",
         new=candidate,
-        source="onboarding",
+        source="onboarding" if current is None and chosen is None else "sync",
     )
     return candidate
 
 
 def phone_number_resubmit(*, actor: Membership, phone: PhoneNumber) -> None:
-    """Register a pending number again, after its follow-up steps were done at Meta."""
+    """Register a number again, after its follow-up steps were done at Meta.
+
+    Refused where registering cannot help (``rules.phone_resubmit_can_help``: a quality
+    flag, a number held elsewhere), with the reason. What it did is read back from Meta
+    and told to the managers when the task has run (:func:`phone_number_register`).
+    """
     require_manager(actor, message=_("Only owners and admins can change WhatsApp settings."))
     if not phone.waba.is_connected or not phone.waba.access_token:
         raise Conflict(_("Connect the account again before resubmitting its numbers."))
     if phone.connection_status == ConnectionStatus.CONNECTED and not phone.problem:
         raise Conflict(_("This number is connected already."))
+    if not rules.phone_resubmit_can_help(phone):
+        reason = (
+            str(ts.get(phone.problem).title)
+            if phone.problem
+            else ts.send_block_message(rules.phone_send_block(phone))
+        )
+        raise Conflict(_("Resubmitting cannot fix this: %(reason)s") % {"reason": reason})
     audit_record(actor=actor.user, action="phone_number.resubmitted", target=phone)
     tasks.phone_number_register_task.delay_on_commit(require_tenant().pk, phone.pk)
 
 
 def phone_number_register(*, phone_pk: int) -> PhoneNumber:
-    """Register a number on Cloud API with its PIN, then read it back from Meta.
+    """Resubmit: register a number on Cloud API with its PIN, and say what that did.
+
+    The number is read from Meta first: while Meta still reports its display name as
+    rejected, registering cannot help (and Meta allows 10 registrations in 72 hours),
+    so it is not registered. Otherwise it is registered and read back. Either way the
+    read is applied, and the managers are told what changed or what still blocks the
+    number (``notifications.phone_resubmit_notify``).
 
     A transient error is raised for the task to retry; any other error is kept on
     the number as its problem, with the troubleshooting entry that fixes it.
     """
     phone = PhoneNumber.objects.select_related("waba").get(pk=phone_pk)
-    client = graph.graph_client(token=str(phone.waba.access_token or ""))
+    before = phone.connection_status
     pin = phone_pin_ensure(phone)
+    client = graph.graph_client(token=str(phone.waba.access_token or ""))
+    data: dict[str, Any] | None = None
+    stamp = snapshots.read_stamp(phone.event_clock)
+    registered, problem, detail = False, "", ""
     try:
-        client.register(phone.phone_number_id, pin)
         data = client.phone_number_get(phone.phone_number_id)
+        if str(data.get("name_status") or "").upper() not in rules.REJECTED_NAME_STATUSES:
+            client.register(phone.phone_number_id, pin)
+            registered = True
+            stamp = snapshots.read_stamp(phone.event_clock)
+            data = client.phone_number_get(phone.phone_number_id)
     except (ge.GraphTransientError, ge.GraphOutcomeUnknown):
         raise
     except ge.GraphRateLimitError as exc:
         if not isinstance(exc, ge.RegistrationLimitError):
             raise
-        phone.problem, phone.problem_detail = ts.REGISTRATION_LIMIT, str(exc)[:2000]
+        problem, detail = ts.REGISTRATION_LIMIT, str(exc)
     except ge.GraphError as exc:
-        phone.problem = ts.problem_for_graph_error(exc, step="register_number")
-        phone.problem_detail = str(exc)[:2000]
-    else:
-        phone, _changes = snapshots.phone_apply_snapshot(waba=phone.waba, data=data, source="user")
-        phone.problem, phone.problem_detail = "", ""
-        phone.registered_at = timezone.now()
-    rules.phone_derive_state(phone)
-    phone.save()
+        problem, detail = ts.problem_for_graph_error(exc, step="register_number"), str(exc)
+    finally:
+        client.close()
+    with transaction.atomic():
+        phone = PhoneNumber.objects.select_for_update().select_related("waba").get(pk=phone_pk)
+        if data is not None:
+            phone, _changes = snapshots.phone_apply_snapshot(
+                waba=phone.waba,
+                data={**data, "id": phone.phone_number_id},
+                source="user",
+                stamp=stamp,
+            )
+        if problem:
+            phone.problem, phone.problem_detail = problem, detail[:2000]
+        elif registered:
+            phone.problem, phone.problem_detail = "", ""
+            phone.registered_at = timezone.now()
+        rules.phone_derive_state(phone)
+        phone.save()
+        primary_ensure()
+        notifications.phone_resubmit_notify(phone=phone, before=before, registered=registered)
     return phone
 
 
 def phone_number_register_give_up(*, phone_pk: int, message: str) -> None:
     """A resubmit whose retries ran out: the number shows "Meta did not answer" and its
-    fix, rather than the "was resubmitted" the user was told and nothing after it."""
-    phone = PhoneNumber.objects.filter(pk=phone_pk).first()
+    fix, and the managers are told so, rather than nothing after "resubmitting"."""
+    phone = PhoneNumber.objects.select_related("waba").filter(pk=phone_pk).first()
     if phone is None:
         return
+    before = phone.connection_status
     phone.problem, phone.problem_detail = ts.META_UNAVAILABLE, message[:2000]
     rules.phone_derive_state(phone)
     phone.save(update_fields=["problem", "problem_detail", "connection_status"])
+    notifications.phone_resubmit_notify(phone=phone, before=before, registered=False)
 
 
 def phone_pin_ensure(phone: PhoneNumber) -> str:

@@ -5,6 +5,7 @@ and which changes are for the worse. Callers save; nothing here touches the data
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -40,7 +41,18 @@ BAD_PHONE_STATUSES = frozenset(
         PhoneStatus.DISCONNECTED,
     }
 )
+# What Meta does to a number for its quality or a policy: registering it again lifts none.
+QUALITY_OR_POLICY_STATUSES = frozenset(
+    {PhoneStatus.FLAGGED, PhoneStatus.RESTRICTED, PhoneStatus.BANNED, PhoneStatus.RATE_LIMITED}
+)
+REJECTED_NAME_STATUSES = frozenset({NameStatus.DECLINED, NameStatus.REJECTED})
 WABA_OFF_STATUSES = frozenset({WabaStatus.DISABLED, WabaStatus.BANNED})
+# Accounts whose numbers cannot send, whatever the numbers' own state.
+WABA_NOT_SENDING = frozenset({ConnectionStatus.DISABLED, ConnectionStatus.ACTION_REQUIRED})
+# Meta stamps webhook events in whole seconds. A read that started less than this after
+# an event's stamp may have been made before the event, so it counts as that much older
+# (``snapshots.ReadStamp``): at a tie the event's own value wins.
+READ_MARGIN_SECONDS = 1.0
 # Error codes in a WABA's health_status.
 HEALTH_BANNED = 141014
 HEALTH_CREDIT_LINE = 141006
@@ -49,6 +61,17 @@ HEALTH_CREDIT_LINE = 141006
 _SOLVED_WHEN_CONNECTED = frozenset(
     {"", ts.DISPLAY_NAME_REJECTED, ts.TWO_STEP_VERIFICATION, ts.REGISTRATION_LIMIT}
 )
+
+
+def clock_advance(obj: WhatsAppAccount | PhoneNumber, aspect: str, stamp: float) -> bool:
+    """Order tolerance: information about ``aspect`` as of ``stamp`` (a webhook's event
+    time, a read's start) applies only if it is not older than the last one applied;
+    moves the object's clock if so (the caller saves it)."""
+    last: Any = obj.event_clock.get(aspect)
+    if last is not None and stamp < float(last):
+        return False
+    obj.event_clock[aspect] = stamp
+    return True
 
 
 def health_error_codes(waba: WhatsAppAccount) -> set[int]:
@@ -111,6 +134,45 @@ def phone_derive_state(phone: PhoneNumber) -> None:
         phone.connection_status = ConnectionStatus.ACTION_REQUIRED
     else:
         phone.connection_status = ConnectionStatus.PENDING
+
+
+def phone_send_block(phone: PhoneNumber) -> str:
+    """Why this number cannot send messages now, or "" if it can: a key of
+    ``troubleshooting.SEND_BLOCKS``."""
+    waba = phone.waba
+    if phone.connection_status == ConnectionStatus.DISCONNECTED or not waba.is_connected:
+        return ts.SEND_NOT_CONNECTED
+    if waba.connection_status in WABA_NOT_SENDING:
+        return ts.SEND_ACCOUNT_BLOCKED
+    if phone.name_status in REJECTED_NAME_STATUSES or phone.problem == ts.DISPLAY_NAME_REJECTED:
+        return ts.SEND_NAME_REJECTED
+    if phone.problem == ts.ANOTHER_PROVIDER:
+        return ts.SEND_ANOTHER_PROVIDER
+    if (
+        phone.meta_status in QUALITY_OR_POLICY_STATUSES
+        or phone.connection_status == ConnectionStatus.RESTRICTED
+    ):
+        return ts.SEND_RESTRICTED
+    if phone.connection_status != ConnectionStatus.CONNECTED:
+        return ts.SEND_NOT_REGISTERED
+    return ""
+
+
+def phone_resubmit_can_help(phone: PhoneNumber) -> bool:
+    """Whether registering this number again (Resubmit) can make it send.
+
+    It can for the problems the catalogue marks (a name to re-register after approval,
+    a PIN or a registration that failed) and for a number never registered; it cannot
+    for a quality flag or a restriction by Meta, a number held by another provider, or
+    one that is connected already or gone.
+    """
+    if phone.connection_status == ConnectionStatus.DISCONNECTED:
+        return False
+    if phone.problem:
+        return ts.get(phone.problem).resubmit_fixes
+    if phone.meta_status in QUALITY_OR_POLICY_STATUSES:
+        return False
+    return phone.connection_status != ConnectionStatus.CONNECTED
 
 
 def is_change_for_the_worse(change: AccountHistory) -> bool:

@@ -3,10 +3,18 @@
 Every change of a field users care about (status, quality, display name, limit,
 review, verification) is written as :class:`AccountHistory`; a change for the worse
 notifies the tenant's owners and admins (:mod:`senders.services.notifications`).
+
+A number's status, quality, name and limit each keep the time of the information they
+came from (``PhoneNumber.event_clock``): webhooks stamp theirs with the event's time, a
+read of Meta with a :class:`ReadStamp`. A read applies an aspect only if it is not older
+than what was applied last, so a sync that read Meta before an event but is applied
+after it does not undo the event, whatever order they arrive in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +28,41 @@ from senders.models import (
     WhatsAppAccount,
 )
 from senders.services import notifications, rules
+
+# Which clock of a number each field Meta reports belongs to.
+PHONE_ASPECTS = {
+    "meta_status": "status",
+    "quality_rating": "quality",
+    "name_status": "name",
+    "messaging_limit": "limit",
+}
+
+
+@dataclass(frozen=True)
+class ReadStamp:
+    """When a read of a number from Meta started, and the number's clocks at that moment.
+
+    The read reflects Meta's state at its start, less :data:`rules.READ_MARGIN_SECONDS`
+    (events are stamped in whole seconds). It also reflects everything applied before
+    it started, whatever Meta's clock said then: an aspect's stamp is the later of the
+    two, so a read queued after an event always counts as newer than that event.
+    """
+
+    started: float
+    clocks: Mapping[str, float] = field(default_factory=dict)
+
+    def of(self, aspect: str) -> float:
+        return max(self.started - rules.READ_MARGIN_SECONDS, self.clocks.get(aspect, 0.0))
+
+
+def read_stamp(clock: Mapping[str, Any] | None = None) -> ReadStamp:
+    """A :class:`ReadStamp` for a read starting now, given the number's ``event_clock``."""
+    clocks = {
+        aspect: float(value)
+        for aspect, value in (clock or {}).items()
+        if isinstance(value, int | float)
+    }
+    return ReadStamp(started=timezone.now().timestamp(), clocks=clocks)
 
 
 def history_record(
@@ -113,14 +156,25 @@ def waba_apply_snapshot(
 
 
 def phone_apply_snapshot(
-    *, waba: WhatsAppAccount, data: dict[str, Any], source: str
+    *,
+    waba: WhatsAppAccount,
+    data: dict[str, Any],
+    source: str,
+    stamp: ReadStamp | None = None,
+    notify: bool = True,
 ) -> tuple[PhoneNumber, list[AccountHistory]]:
-    """Create or update a number from Meta's answer; record the changes that matter."""
+    """Create or update a number from Meta's answer; record the changes that matter.
+
+    ``stamp`` says when the read started (default: now, which applies everything). An
+    aspect that newer information changed since (a webhook, a later read) is left as
+    it is. With ``notify=False`` the caller tells the managers about the changes.
+    """
     phone_number_id = str(data["id"])
     phone, created = PhoneNumber.objects.get_or_create(
         phone_number_id=phone_number_id, defaults={"waba": waba}
     )
     phone.waba = waba
+    stamp = stamp or read_stamp(phone.event_clock)
     changes: list[AccountHistory] = []
     throughput = data.get("throughput")
     tracked = [
@@ -133,7 +187,12 @@ def phone_apply_snapshot(
         (HistoryKind.NAME, "name_status", str(data.get("name_status") or phone.name_status)),
         (HistoryKind.LIMIT, "messaging_limit", _limit_from(data) or phone.messaging_limit),
     ]
+    applied: set[str] = set()
     for kind, attr, new in tracked:
+        aspect = PHONE_ASPECTS[attr]
+        if not rules.clock_advance(phone, aspect, stamp.of(aspect)):
+            continue  # we learnt something newer about it after this read started
+        applied.add(aspect)
         old = getattr(phone, attr)
         if new != old:
             if not created:
@@ -144,7 +203,8 @@ def phone_apply_snapshot(
                 )
             setattr(phone, attr, new)
     phone.display_phone_number = str(data.get("display_phone_number") or phone.display_phone_number)
-    phone.verified_name = str(data.get("verified_name") or phone.verified_name)
+    if "name" in applied:
+        phone.verified_name = str(data.get("verified_name") or phone.verified_name)
     phone.code_verification_status = str(
         data.get("code_verification_status") or phone.code_verification_status
     )
@@ -156,5 +216,6 @@ def phone_apply_snapshot(
     )
     rules.phone_derive_state(phone)
     phone.save()
-    notifications.notify_for_changes(waba=waba, changes=changes)
+    if notify:
+        notifications.notify_for_changes(waba=waba, changes=changes)
     return phone, changes

@@ -19,6 +19,12 @@ and admins (:mod:`senders.services.snapshots`). Errors are sorted:
 ``last_synced_at`` is when the last sync finished; it is also set when one failed for
 good (then ``sync_error`` says why), so a broken account does not stay the "stalest"
 one and starve the others.
+
+A read is applied per aspect of each number only where nothing newer was learnt while
+it was under way (:class:`senders.services.snapshots.ReadStamp`). Between syncs, a
+webhook that names a change without its values (a quality event) asks for one targeted
+read of the number (:func:`phone_refresh_request`): queued once per number for a burst
+of events, on the ``sync`` queue, and applied the same way.
 """
 
 from __future__ import annotations
@@ -49,6 +55,10 @@ logger = logging.getLogger(__name__)
 PHONE_PAGE_SIZE = 100  # the maximum Meta allows: 25 numbers per WABA fit in one page
 SOURCE = "sync"
 RETRYABLE_ERRORS = (ge.GraphTransientError, ge.GraphRateLimitError)
+# A targeted read waits this long, so that a burst of events is answered by one read.
+REFRESH_DELAY_SECONDS = 2
+# A read queued longer ago than this is taken as lost (a broker lost it): queue another.
+REFRESH_STALE_SECONDS = 600
 
 
 # --- Fan-out --------------------------------------------------------------------------
@@ -78,6 +88,10 @@ def waba_sync(*, waba_pk: int) -> WhatsAppAccount | None:
     if waba is None or not waba.is_connected or not waba.access_token:
         return waba
     client = graph.graph_client(token=str(waba.access_token))
+    # What we knew of each number when the read started: what it says is no older.
+    clocks = dict(waba.phone_numbers.values_list("phone_number_id", "event_clock"))
+    stamps = {pid: snapshots.read_stamp(clock) for pid, clock in clocks.items()}
+    started = snapshots.read_stamp()
     try:
         data = client.waba_get(waba.waba_id)
         numbers = list(client.phone_numbers_list(waba.waba_id, limit=PHONE_PAGE_SIZE))
@@ -91,7 +105,11 @@ def waba_sync(*, waba_pk: int) -> WhatsAppAccount | None:
         return _record_error(waba_pk=waba.pk, error=exc, finished=True)
     finally:
         client.close()
-    return _apply(waba_pk=waba.pk, data=data, numbers=numbers)
+    return _apply(
+        waba_pk=waba.pk,
+        data=data,
+        numbers=[(item, stamps.get(str(item.get("id")), started)) for item in numbers],
+    )
 
 
 def waba_sync_give_up(*, waba_pk: int, message: str) -> None:
@@ -103,7 +121,10 @@ def waba_sync_give_up(*, waba_pk: int, message: str) -> None:
 
 @transaction.atomic
 def _apply(
-    *, waba_pk: int, data: dict[str, Any], numbers: list[dict[str, Any]]
+    *,
+    waba_pk: int,
+    data: dict[str, Any],
+    numbers: list[tuple[dict[str, Any], snapshots.ReadStamp]],
 ) -> WhatsAppAccount | None:
     waba = WhatsAppAccount.objects.select_for_update().filter(pk=waba_pk).first()
     if waba is None or not waba.is_connected:
@@ -117,15 +138,19 @@ def _apply(
     _connection_changed(waba, before_status, before_problem, already_notified=changes)
 
     listed: set[str] = set()
-    for item in numbers:
+    for item, stamp in numbers:
         if not item.get("id"):
             continue
         phone_number_id = str(item["id"])
         listed.add(phone_number_id)
         _phone_back_in_waba(waba, phone_number_id)
-        phone, _changes = snapshots.phone_apply_snapshot(waba=waba, data=item, source=SOURCE)
+        phone, _changes = snapshots.phone_apply_snapshot(
+            waba=waba, data=item, source=SOURCE, stamp=stamp
+        )
         _claim_phone(waba, phone)
     _phones_gone(waba, listed)
+    # A number that came back may be the tenant's chosen sender.
+    phone_numbers.primary_ensure()
     return waba
 
 
@@ -209,9 +234,106 @@ def _phones_gone(waba: WhatsAppAccount, listed: set[str]) -> None:
         kind=MetaAssetKind.PHONE_NUMBER, meta_ids=[p.phone_number_id for p in gone]
     )
     if was_primary:
-        phone_numbers.primary_ensure()
+        phone_numbers.primary_ensure()  # another number stands in; the choice is kept
     for phone in gone:
         notifications.phone_removed_notify(waba=waba, phone=phone)
+
+
+# --- One number, after a webhook ----------------------------------------------------------
+
+
+def phone_refresh_request(*, phone: PhoneNumber) -> bool:
+    """Queue a read of this number from Meta, unless one is queued already.
+
+    For webhooks that say something changed but not to what (a quality event carries no
+    quality rating). Ten events in a burst queue one read: the first marks the number
+    (``refresh_requested_at``, on the row the caller holds locked, so the mark and the
+    task are committed together); the others find the mark. The read clears the mark as
+    it starts, so an event that comes during the read queues the next one. Returns
+    whether a read was queued.
+    """
+    now = timezone.now()
+    queued = phone.refresh_requested_at
+    if queued is not None and now - queued < timedelta(seconds=REFRESH_STALE_SECONDS):
+        return False
+    phone.refresh_requested_at = now
+    phone.save(update_fields=["refresh_requested_at"])
+    tasks.phone_refresh_task.apply_async_on_commit(
+        args=(phone.tenant_id, phone.pk), countdown=REFRESH_DELAY_SECONDS
+    )
+    return True
+
+
+def phone_refresh(*, phone_pk: int) -> PhoneNumber | None:
+    """Read one number from Meta and apply what it says (status, quality, name, limit).
+
+    One call, applied like a sync's read of the number: aspects that changed after the
+    read started are kept, changes become history and at most one notice (one event,
+    such as a flag, may change both the status and the quality). Raises a
+    :data:`RETRYABLE_ERRORS` error for the task to retry.
+    """
+    with transaction.atomic():
+        phone = (
+            PhoneNumber.objects.select_for_update().select_related("waba").filter(pk=phone_pk)
+        ).first()
+        if phone is None:
+            return None
+        if phone.refresh_requested_at is not None:
+            phone.refresh_requested_at = None
+            phone.save(update_fields=["refresh_requested_at"])
+        waba = phone.waba
+        if (
+            not waba.is_connected
+            or not waba.access_token
+            or phone.connection_status == ConnectionStatus.DISCONNECTED
+        ):
+            return phone  # nothing of ours to keep true
+        stamp = snapshots.read_stamp(phone.event_clock)
+    client = graph.graph_client(token=str(waba.access_token))
+    try:
+        data = client.phone_number_get(phone.phone_number_id)
+    except (ge.GraphAuthError, ge.GraphPermissionError) as exc:
+        _access_lost(waba_pk=waba.pk, error=exc)
+        return phone
+    except RETRYABLE_ERRORS:
+        raise
+    except ge.GraphError as exc:
+        # E.g. the number is gone from Meta: the next sync of its account settles it.
+        logger.warning("read of number %s failed: %s", phone.phone_number_id, exc)
+        return phone
+    finally:
+        client.close()
+    return _refresh_apply(waba_pk=waba.pk, phone_pk=phone.pk, data=data, stamp=stamp)
+
+
+def phone_refresh_give_up(*, phone_pk: int, message: str) -> None:
+    """Meta stayed unavailable through every retry: keep why; the next sync reads it again."""
+    phone = PhoneNumber.objects.filter(pk=phone_pk).first()
+    if phone is not None:
+        WhatsAppAccount.objects.filter(pk=phone.waba_id).update(sync_error=message[:2000])
+
+
+@transaction.atomic
+def _refresh_apply(
+    *, waba_pk: int, phone_pk: int, data: dict[str, Any], stamp: snapshots.ReadStamp
+) -> PhoneNumber | None:
+    waba = WhatsAppAccount.objects.select_for_update().filter(pk=waba_pk).first()
+    phone = PhoneNumber.objects.select_for_update().filter(pk=phone_pk, waba_id=waba_pk).first()
+    if waba is None or phone is None or not waba.is_connected:
+        return phone
+    if phone.connection_status == ConnectionStatus.DISCONNECTED:
+        return phone  # gone from the account while we were reading Meta
+    phone, changes = snapshots.phone_apply_snapshot(
+        waba=waba,
+        data={**data, "id": phone.phone_number_id},
+        source=SOURCE,
+        stamp=stamp,
+        notify=False,
+    )
+    worse = [c for c in changes if rules.is_change_for_the_worse(c)]
+    notifications.notify_for_changes(waba=waba, changes=worse[:1])
+    phone_numbers.primary_ensure()
+    return phone
 
 
 def _access_lost(*, waba_pk: int, error: ge.GraphError) -> WhatsAppAccount | None:

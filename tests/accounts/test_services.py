@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import re
 from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.test import Client
+from django.http import HttpResponse
+from django.test import Client, TestCase
 from django.utils import timezone
 
 from accounts import services
@@ -35,6 +38,32 @@ def audit_actions(tenant) -> list[str]:  # type: ignore[no-untyped-def]
 def invite(world: World, email: str = "new@acme.test", role: str = Role.AGENT) -> Invitation:
     with tenant_scope(world.tenant):
         return services.invitations.invitation_create(actor=world.owner, email=email, role=role)
+
+
+# The e-mail's link: the token is the fragment, which a browser never sends.
+INVITATION_LINK = re.compile(r"http://\S+/invitations/accept/#(?P<token>\S+)")
+
+
+def invite_by_mail(
+    world: World, email: str = "new@acme.test", role: str = Role.AGENT
+) -> tuple[Invitation, str]:
+    """Invite, send the e-mail (as after commit), and read the token from its link."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        invitation = invite(world, email, role)
+    match = INVITATION_LINK.search(mail.outbox[-1].body)
+    assert match, mail.outbox[-1].body
+    return invitation, match["token"]
+
+
+def open_invitation(client: Client, token: str) -> HttpResponse:
+    """What the page's script does with the link's fragment: post it to the page."""
+    response = client.post("/invitations/accept/", {"token": token})
+    if response.status_code == 302:
+        assert response["Location"] == "/invitations/accept/"
+    return response  # type: ignore[return-value]
+
+
+SIGN_UP = {"full_name": "Newbie", "password1": PASSWORD, "password2": PASSWORD}
 
 
 # --- Sign-up ------------------------------------------------------------------------
@@ -114,18 +143,22 @@ def test_invitation_sends_email_after_commit_and_audits(
         inv = invite(world)
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["new@acme.test"]
-    assert f"/invitations/{inv.token}/" in mail.outbox[0].body
+    match = INVITATION_LINK.search(mail.outbox[0].body)
+    assert match
+    with tenant_scope(world.tenant):
+        inv.refresh_from_db()
+    assert inv.token_hash == hashlib.sha256(match["token"].encode()).hexdigest()
     assert "invitation.created" in audit_actions(world.tenant)
 
 
 def test_new_user_accepts_invitation(world: World) -> None:
-    inv = invite(world, role=Role.ADMIN)
+    inv, token = invite_by_mail(world, role=Role.ADMIN)
     c = Client()
-    assert c.get(f"/invitations/{inv.token}/").status_code == 200
-    response = c.post(
-        f"/invitations/{inv.token}/",
-        {"full_name": "Newbie", "password1": PASSWORD, "password2": PASSWORD},
-    )
+    assert open_invitation(c, token).status_code == 302
+    page = c.get("/invitations/accept/")
+    assert page.status_code == 200
+    assert b"Create your account for new@acme.test" in page.content
+    response = c.post("/invitations/accept/", SIGN_UP)
     assert response.status_code == 302
     assert response["Location"] == "/t/acme/"
     with tenant_scope(world.tenant):
@@ -139,16 +172,15 @@ def test_new_user_accepts_invitation(world: World) -> None:
 def test_invitation_to_a_deactivated_workspace_answers_404_and_joins_nobody(
     world: World,
 ) -> None:
-    inv = invite(world)
+    inv, token = invite_by_mail(world)
+    opened_before = Client()
+    assert open_invitation(opened_before, token).status_code == 302
     world.tenant.is_active = False
     world.tenant.save(update_fields=["is_active"])
-    c = Client()
-    assert c.get(f"/invitations/{inv.token}/").status_code == 404
-    response = c.post(
-        f"/invitations/{inv.token}/",
-        {"full_name": "Newbie", "password1": PASSWORD, "password2": PASSWORD},
-    )
-    assert response.status_code == 404
+    assert open_invitation(Client(), token).status_code == 404
+    assert opened_before.get("/invitations/accept/").status_code == 404
+    response = opened_before.post("/invitations/accept/", SIGN_UP)
+    assert response.status_code == 400  # the session forgot it: open the link again
     with tenant_scope(world.tenant):
         assert not Membership.objects.filter(user__email="new@acme.test").exists()
         inv.refresh_from_db()
@@ -168,26 +200,34 @@ def test_demo_seed_refuses_to_run_outside_a_local_run(db: None, settings) -> Non
 
 
 def test_existing_user_of_another_tenant_accepts_and_gets_both(world: World) -> None:
-    inv = invite(world, email="owner@globex.test")
+    _, token = invite_by_mail(world, email="owner@globex.test")
     c = Client()
-    # Not logged in: asked to log in, not to create an account.
-    page = c.get(f"/invitations/{inv.token}/")
+    # Not logged in: asked to log in, not to create an account; the log-in comes back
+    # to the page, which still knows the invitation (no token in any URL).
+    open_invitation(c, token)
+    page = c.get("/invitations/accept/")
     assert b"Log in to accept" in page.content
-    c.force_login(world.other_owner.user)
-    response = c.post(f"/invitations/{inv.token}/")
+    assert b'href="/login/?next=/invitations/accept/"' in page.content
+    login = c.post(
+        "/login/?next=/invitations/accept/",
+        {"username": "owner@globex.test", "password": PASSWORD},
+    )
+    assert login["Location"] == "/invitations/accept/"
+    assert b'id="accept"' in c.get("/invitations/accept/").content
+    response = c.post("/invitations/accept/")
     assert response.status_code == 302
     assert c.get("/t/acme/").status_code == 200
     assert c.get("/t/globex/").status_code == 200
 
 
 def test_invitation_cannot_be_used_twice(world: World) -> None:
-    inv = invite(world)
+    inv, token = invite_by_mail(world)
     c = Client()
-    c.post(
-        f"/invitations/{inv.token}/",
-        {"full_name": "N", "password1": PASSWORD, "password2": PASSWORD},
-    )
-    again = Client().get(f"/invitations/{inv.token}/")
+    open_invitation(c, token)
+    assert c.post("/invitations/accept/", SIGN_UP).status_code == 302
+    other_browser = Client()
+    open_invitation(other_browser, token)
+    again = other_browser.get("/invitations/accept/")
     assert again.status_code == 410
     assert b"used already" in again.content
     with pytest.raises(InvitationError):
@@ -195,39 +235,45 @@ def test_invitation_cannot_be_used_twice(world: World) -> None:
 
 
 def test_expired_invitation_is_refused_with_what_to_do(world: World) -> None:
-    inv = invite(world)
+    inv, token = invite_by_mail(world)
+    c = Client()
+    open_invitation(c, token)
     with tenant_scope(world.tenant):
         Invitation.objects.filter(pk=inv.pk).update(
             expires_at=timezone.now() - timedelta(seconds=1)
         )
-    response = Client().post(
-        f"/invitations/{inv.token}/",
-        {"full_name": "N", "password1": PASSWORD, "password2": PASSWORD},
-    )
+    response = c.post("/invitations/accept/", SIGN_UP)
     assert response.status_code == 410
     assert b"has expired. Ask an admin" in response.content
     assert not User.objects.filter(email="new@acme.test").exists()
 
 
 def test_revoked_invitation_is_refused(world: World) -> None:
-    inv = invite(world)
+    inv, token = invite_by_mail(world)
     with tenant_scope(world.tenant):
         services.invitations.invitation_revoke(actor=world.admin, invitation=inv)
-    assert Client().get(f"/invitations/{inv.token}/").status_code == 410
+    c = Client()
+    open_invitation(c, token)
+    page = c.get("/invitations/accept/")
+    assert page.status_code == 410
+    assert b"was revoked. Ask an admin" in page.content
     assert "invitation.revoked" in audit_actions(world.tenant)
 
 
 def test_invitation_for_another_address_is_refused(world: World) -> None:
-    inv = invite(world, email="someone@acme.test")
+    _, token = invite_by_mail(world, email="someone@acme.test")
     c = Client()
     c.force_login(world.other_owner.user)
-    response = c.post(f"/invitations/{inv.token}/")
+    open_invitation(c, token)
+    response = c.post("/invitations/accept/")
     assert response.status_code == 400
     assert b"was sent to someone@acme.test" in response.content
 
 
 def test_unknown_token_is_404(db: None) -> None:
-    assert Client().get("/invitations/nope/").status_code == 404
+    response = open_invitation(Client(), "nope")
+    assert response.status_code == 404
+    assert b"This link does not open an invitation." in response.content
 
 
 def test_duplicate_invitation_and_existing_member_are_refused(world: World) -> None:

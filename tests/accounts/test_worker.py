@@ -8,9 +8,10 @@ import pytest
 from django.utils import timezone
 
 from accounts import services
-from accounts.models import Invitation, InvitationStatus, Role
+from accounts.models import Invitation, InvitationStatus, Role, invitation_token_hash
 from accounts.tasks import invitations_expire
 from accounts.tenancy import tenant_scope
+from tests.accounts.test_services import INVITATION_LINK
 from tests.factories import World
 from tests.fixtures_celery import WorkerProcess, wait_for
 
@@ -24,9 +25,17 @@ def test_invitation_email_is_sent_by_the_worker_after_commit(
         invitation = services.invitations.invitation_create(
             actor=world.owner, email="worker@acme.test", role=Role.AGENT
         )
-    mails = wait_for(celery_worker_process.mails, message="no mail from the worker")
+    # A mail file is created before it is written: wait for one with its headers.
+    mails = wait_for(
+        lambda: [m for m in celery_worker_process.mails() if m["To"]],
+        message="no mail from the worker",
+    )
     assert mails[0]["To"] == "worker@acme.test"
-    assert invitation.token in mails[0].get_payload(decode=True).decode()
+    link = INVITATION_LINK.search(mails[0].get_payload(decode=True).decode())
+    assert link, "no invitation link in the mail"
+    with tenant_scope(world.tenant):
+        invitation.refresh_from_db()
+    assert invitation.token_hash == invitation_token_hash(link["token"])
 
 
 def test_beat_task_expires_invitations_in_every_tenant(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail
 
-from accounts.models import Invitation, Membership
+from accounts.models import Invitation, Membership, invitation_token_hash
 from accounts.tenancy import unscoped
+from tests.accounts.test_services import INVITATION_LINK
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -36,7 +38,9 @@ def test_signup_invite_and_switch_to_german(live_server, page) -> None:  # type:
     with unscoped():
         invitation = Invitation.objects.get(email="agent@navy.test")
     assert invitation.tenant.slug == "compiler-works"
-    assert invitation.token in mail.outbox[-1].body
+    link = INVITATION_LINK.search(mail.outbox[-1].body)
+    assert link, mail.outbox[-1].body
+    assert invitation.token_hash == invitation_token_hash(link["token"])
 
     # Switch the interface to German and see German text.
     page.select_option("#language-select", "de")
@@ -51,10 +55,21 @@ def test_invited_person_creates_account_in_the_browser(live_server, page, world)
     from accounts.tenancy import tenant_scope
 
     with tenant_scope(world.tenant):
-        inv = services.invitations.invitation_create(
+        services.invitations.invitation_create(
             actor=world.owner, email="newbie@acme.test", role="agent"
         )
-    page.goto(f"{live_server.url}/invitations/{inv.token}/")
+    link = INVITATION_LINK.search(mail.outbox[-1].body)
+    assert link, mail.outbox[-1].body
+    token = link["token"]
+    # The server must never see the token in a URL: the browser keeps the fragment to
+    # itself and the page's script posts it.
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    sent = urlsplit(link[0])
+    page.goto(f"{live_server.url}{sent.path}#{sent.fragment}")
+    page.locator("#accept-form").wait_for()
+    assert page.url == f"{live_server.url}/invitations/accept/"  # the fragment is gone
+    assert "Create your account for newbie@acme.test" in page.locator("main").inner_text()
     page.fill("#id_full_name", "New Bie")
     page.fill("#id_password1", PASSWORD)
     page.fill("#id_password2", PASSWORD + "typo")
@@ -68,3 +83,4 @@ def test_invited_person_creates_account_in_the_browser(live_server, page, world)
     page.wait_for_url(re.compile(r"/t/acme/$"))
     with tenant_scope(world.tenant):
         assert Membership.objects.filter(user__email="newbie@acme.test").exists()
+    assert requested and not [url for url in requested if token in url]

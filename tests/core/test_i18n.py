@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,18 +32,34 @@ def test_po_file_has_no_untranslated_or_fuzzy_entries(lang: str) -> None:
     assert len(po.translated_entries()) > 100
 
 
-@pytest.mark.parametrize("lang", SHIPPED)
-def test_placeholders_survive_translation(lang: str) -> None:
-    import re
+PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]|%[sdif]|\{\w*\}")
 
-    pattern = re.compile(r"%\(\w+\)s")
+
+def placeholders(text: str) -> set[str]:
+    return set(PLACEHOLDER.findall(text))
+
+
+def test_placeholder_check_sees_a_lost_or_invented_placeholder() -> None:
+    assert placeholders("%(name)s has %(count)d, {x} and %s") == {
+        "%(name)s",
+        "%(count)d",
+        "{x}",
+        "%s",
+    }
+    assert placeholders("Hallo %(name)s") != placeholders("Hello %(name)s and %(other)s")
+
+
+@pytest.mark.parametrize("lang", SHIPPED)
+def test_placeholders_survive_translation_exactly(lang: str) -> None:
+    """Each translation has exactly the placeholders of its source: none lost, none added."""
+    wrong = []
     for entry in polib.pofile(str(po_path(lang))).translated_entries():
-        wanted = set(pattern.findall(entry.msgid))
-        for text in [entry.msgstr, *entry.msgstr_plural.values()]:
-            if text:
-                assert set(pattern.findall(text)) <= wanted | set(
-                    pattern.findall(entry.msgid_plural or "")
-                ), entry.msgid
+        wanted = placeholders(entry.msgid) | placeholders(entry.msgid_plural or "")
+        texts = [entry.msgstr] if not entry.msgid_plural else list(entry.msgstr_plural.values())
+        for text in texts:
+            if text and placeholders(text) != wanted:
+                wrong.append((entry.msgid, text))
+    assert wrong == []
 
 
 @pytest.mark.parametrize("lang", SHIPPED)
@@ -57,7 +74,7 @@ def test_compiled_mo_matches_po(lang: str) -> None:
 
 
 def test_every_translatable_string_in_the_source_is_in_the_catalogues(tmp_path: Path) -> None:
-    """Extract the strings again (as `make messages` does) and compare with what ships."""
+    """Extract the strings again (as `make messages` does) and compare with every language."""
     if shutil.which("xgettext") is None:
         if os.environ.get("CI"):
             pytest.fail("GNU gettext is missing; .ci/run installs it")
@@ -75,8 +92,7 @@ def test_every_translatable_string_in_the_source_is_in_the_catalogues(tmp_path: 
             sys.executable,
             "manage.py",
             "makemessages",
-            "-l",
-            "de",
+            *[arg for lang in SHIPPED for arg in ("-l", lang)],
             "--no-location",
             "--ignore=waba_portal/mock_meta/*",
             "-v",
@@ -86,13 +102,17 @@ def test_every_translatable_string_in_the_source_is_in_the_catalogues(tmp_path: 
         env=env,
         check=True,
     )
-    extracted = {
-        e.msgid
-        for e in polib.pofile(str(tmp_path / "locale/de/LC_MESSAGES/django.po"))
-        if not e.obsolete
-    }
-    shipped = {e.msgid for e in polib.pofile(str(po_path("de"))) if not e.obsolete}
-    assert extracted - shipped == set(), "new strings: run `make messages` and translate them"
+    missing = {}
+    for lang in SHIPPED:
+        extracted = {
+            e.msgid
+            for e in polib.pofile(str(tmp_path / f"locale/{lang}/LC_MESSAGES/django.po"))
+            if not e.obsolete
+        }
+        shipped = {e.msgid for e in polib.pofile(str(po_path(lang))) if not e.obsolete}
+        if extracted - shipped:
+            missing[lang] = sorted(extracted - shipped)
+    assert missing == {}, "new strings: run `make messages` and translate them"
 
 
 def test_pages_render_in_german_and_russian(world: World) -> None:

@@ -28,7 +28,10 @@ GLOBAL_TABLES = {
 
 # (label, unique rule) -> why it may leave the tenant out: the domain needs it global.
 GLOBAL_UNIQUE_RULES = {
-    ("accounts.Invitation", ("token",)): "an invitation link is opened before any tenant is known",
+    (
+        "accounts.Invitation",
+        ("token_hash",),
+    ): "an invitation link is opened before any tenant is known",
 }
 
 

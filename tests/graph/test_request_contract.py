@@ -14,6 +14,9 @@ from __future__ import annotations
 import copy
 import json
 import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -179,7 +182,34 @@ class Recorder:
         return last
 
 
-def test_requests_match_the_spec(mock_meta: Any, corrected: dict[str, Any]) -> None:
+@pytest.fixture
+def callback_url() -> Iterator[str]:
+    """A callback URL that passes Meta's verification GET for the token "vt-123" (the mock
+    sends one before it sets an override, NOTES §10)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            query = parse_qs(urlsplit(self.path).query)
+            ok = query.get("hub.verify_token") == ["vt-123"]
+            body = query["hub.challenge"][0].encode() if ok else b""
+            self.send_response(200 if ok else 403)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/meta"
+    server.shutdown()
+    server.server_close()
+
+
+def test_requests_match_the_spec(
+    mock_meta: Any, corrected: dict[str, Any], callback_url: str
+) -> None:
     seeded = mock_meta.seed(
         businesses=[
             {
@@ -223,7 +253,7 @@ def test_requests_match_the_spec(mock_meta: Any, corrected: dict[str, Any]) -> N
     run(
         "subscribeToWabaWebhooks",
         lambda: gc.subscribed_apps_subscribe(
-            waba, override_callback_uri="https://hooks.example/meta", verify_token="vt-123"
+            waba, override_callback_uri=callback_url, verify_token="vt-123"
         ),
     )
     run("getAllSubscriptionsForAWaba", lambda: gc.subscribed_apps_list(waba))

@@ -544,3 +544,123 @@ def test_valid_baseline_and_raw_is_not_copied() -> None:
     (event,) = parse_payload(data)
     assert data == snapshot
     assert event.raw is data["entry"][0]["changes"][0]["value"]["messages"][0]
+
+
+# ---------------------------------------------------------------- business-scoped user ids
+
+BSUID = "US.13491208655302741918"
+
+
+def _inbound(contacts: list[dict[str, Any]], message: dict[str, Any]) -> dict[str, Any]:
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": META,
+        "contacts": contacts,
+        "messages": [message],
+    }
+    return envelope({"id": "W", "changes": [change("messages", value)]})
+
+
+def test_contacts_with_and_without_business_scoped_user_ids() -> None:
+    text = {"id": "wamid.1", "timestamp": "1750000000", "type": "text", "text": {"body": "hi"}}
+    older = _inbound(
+        [{"profile": {"name": "Sheena"}, "wa_id": "16505551234"}], {**text, "from": "16505551234"}
+    )
+    newer = _inbound(
+        [
+            {
+                "profile": {"name": "Sheena", "username": "sheena.nelson"},
+                "wa_id": "16505551234",
+                "user_id": BSUID,
+                "parent_user_id": "US.ENT.11815799212886844830",
+                "identity_key_hash": "a1b2c3",
+            }
+        ],
+        {**text, "from": "16505551234"},
+    )
+    private = _inbound(  # a user with a username who keeps the number from businesses
+        [{"profile": {"name": "Sheena", "username": "sheena.nelson"}, "user_id": BSUID}], text
+    )
+    (old,) = parse_payload(older)
+    (new,) = parse_payload(newer)
+    (hidden,) = parse_payload(private)
+    assert isinstance(old, W.InboundMessage) and old.user_id is None
+    assert old.contact == W.WebhookContact(wa_id="16505551234", name="Sheena", raw=old.contact.raw)  # type: ignore[union-attr]
+    assert isinstance(new, W.InboundMessage) and new.user_id == BSUID
+    assert new.contact is not None
+    assert (new.contact.username, new.contact.parent_user_id, new.contact.identity_key_hash) == (
+        "sheena.nelson",
+        "US.ENT.11815799212886844830",
+        "a1b2c3",
+    )
+    assert (new.from_, new.contact_wa_id, new.contact_name) == (
+        "16505551234",
+        "16505551234",
+        "Sheena",
+    )
+    assert isinstance(hidden, W.InboundMessage)
+    assert (hidden.from_, hidden.contact_wa_id, hidden.user_id) == (None, None, BSUID)
+    assert hidden.text == "hi" and hidden.contact_name == "Sheena"
+
+
+def test_a_message_needs_a_number_or_a_business_scoped_user_id() -> None:
+    text = {"id": "wamid.1", "timestamp": "1750000000", "type": "text", "text": {"body": "hi"}}
+    with pytest.raises(WebhookPayloadError, match="from"):
+        parse_payload(_inbound([{"profile": {"name": "Sheena"}}], text))
+
+
+def test_statuses_carry_their_recipients_contacts() -> None:
+    def status(wamid: str, to: str) -> dict[str, Any]:
+        return {"id": wamid, "status": "delivered", "timestamp": "1750000000", "recipient_id": to}
+
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": META,
+        "contacts": [
+            {"profile": {"name": "A", "username": "a"}, "wa_id": "111", "user_id": "US.1"},
+            {"wa_id": "222", "user_id": "DE.2"},
+        ],
+        "statuses": [status("wamid.a", "222"), status("wamid.b", "111")],
+    }
+    with_contacts = parse_payload(envelope({"id": "W", "changes": [change("messages", value)]}))
+    assert [(s.message_id, s.user_id) for s in with_contacts] == [  # type: ignore[attr-defined]
+        ("wamid.a", "DE.2"),
+        ("wamid.b", "US.1"),
+    ]
+    b = with_contacts[1]
+    assert isinstance(b, W.MessageStatus) and b.contact is not None and b.contact.username == "a"
+    without = {k: v for k, v in value.items() if k != "contacts"}
+    (a, _) = parse_payload(envelope({"id": "W", "changes": [change("messages", without)]}))
+    assert isinstance(a, W.MessageStatus) and a.contact is None and a.user_id is None
+    assert a.recipient_id == "222"
+
+
+def test_user_changed_number_names_the_new_user_id() -> None:
+    system = {
+        "from": "16505551234",
+        "id": "wamid.s",
+        "timestamp": "1750000000",
+        "type": "system",
+        "system": {
+            "body": "User A changed from 16505551234 to 16505559999",
+            "wa_id": "16505559999",
+            "type": "user_changed_number",
+            "user_id": "US.99",
+            "parent_user_id": "US.ENT.98",
+        },
+    }
+    value = {"messaging_product": "whatsapp", "metadata": META, "messages": [system]}
+    (event,) = parse_payload(envelope({"id": "W", "changes": [change("messages", value)]}))
+    assert isinstance(event, W.InboundMessage) and event.system is not None
+    assert (event.system.new_wa_id, event.system.new_user_id, event.system.new_parent_user_id) == (
+        "16505559999",
+        "US.99",
+        "US.ENT.98",
+    )
+    assert event.from_ == "16505551234" and event.contact is None
+
+
+def test_account_update_names_its_phone_number() -> None:
+    value = {"event": "ACCOUNT_VIOLATION", "phone_number": "15550100001"}
+    (event,) = parse_payload(envelope({"id": "W", "changes": [change("account_update", value)]}))
+    assert isinstance(event, W.AccountUpdate) and event.phone_number == "15550100001"

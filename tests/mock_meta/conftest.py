@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -21,16 +22,36 @@ from waba_portal.mock_meta.control_client import MockMeta
 
 
 class Receiver:
-    """Records webhook POSTs; answers with the queued statuses, then 200."""
+    """Records webhook POSTs; answers with the queued statuses, then 200.
 
-    def __init__(self, secret: str) -> None:
+    It answers Meta's verification GET as a callback URL must (NOTES §5): the challenge
+    when the token is its ``verify_token``, else 403; each GET is kept in ``verifications``.
+    """
+
+    def __init__(self, secret: str, verify_token: str = "vt") -> None:
         self.secret = secret
+        self.verify_token = verify_token
         self.received: list[dict[str, Any]] = []
+        self.verifications: list[dict[str, str]] = []
         self.statuses: list[int] = []
         self.lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+                with receiver.lock:
+                    receiver.verifications.append(query)
+                ok = (
+                    query.get("hub.mode") == "subscribe"
+                    and query.get("hub.verify_token") == receiver.verify_token
+                )
+                body = query.get("hub.challenge", "").encode() if ok else b"forbidden"
+                self.send_response(200 if ok else 403)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver.lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -83,3 +84,34 @@ def test_drop_fault(graph: Graph, mock_meta: MockMeta, seeded: dict[str, Any]) -
 def test_invalid_fault_spec(mock_meta: MockMeta) -> None:
     with pytest.raises(MockMetaError):
         mock_meta.fault("GET", "x")  # neither code, status, latency nor drop
+
+
+def test_a_request_held_over_a_reset_is_neither_done_nor_logged(mock_meta: MockMeta) -> None:
+    """A reset starts a new generation: a Graph call a ``latency`` fault held across it
+    (a slow request of the previous test) must not act on, or log into, the new world."""
+    world = {
+        "businesses": [{"id": "910000000000001", "wabas": [{"id": "920000000000001"}]}],
+        "tokens": [{"token": "EAAheldOverReset"}],
+    }
+    mock_meta.seed(**world)
+    mock_meta.fault("POST", "920000000000001", latency=1.0)
+    answers: list[requests.Response] = []
+    held = threading.Thread(
+        target=lambda: answers.append(
+            requests.post(
+                f"{mock_meta.graph_url}/920000000000001",
+                json={"name": "Renamed by a slow request"},
+                headers={"Authorization": "Bearer EAAheldOverReset"},
+                timeout=10,
+            )
+        )
+    )
+    held.start()
+    time.sleep(0.3)  # the request is held by the fault now
+    mock_meta.reset()
+    mock_meta.seed(**world)  # the same ids and token as before the reset
+    held.join(timeout=10)
+    (answer,) = answers
+    assert answer.status_code == 503 and error_of(answer)["code"] == 2
+    assert mock_meta.requests() == []
+    assert mock_meta.state()["wabas"][0]["name"] != "Renamed by a slow request"

@@ -8,7 +8,7 @@ import requests
 
 from waba_portal.mock_meta.control_client import MockMeta
 
-from .conftest import Graph, error_of
+from .conftest import Graph, Receiver, error_of
 
 
 def test_waba_fields_and_update(graph: Graph, seeded: dict[str, Any]) -> None:
@@ -80,7 +80,9 @@ def test_phone_numbers_pagination(mock_meta: MockMeta) -> None:
     assert error_of(graph.get(f"{waba}/phone_numbers", after="bad"))["code"] == 100
 
 
-def test_subscribed_apps(graph: Graph, mock_meta: MockMeta, seeded: dict[str, Any]) -> None:
+def test_subscribed_apps(
+    graph: Graph, mock_meta: MockMeta, seeded: dict[str, Any], receiver: Receiver
+) -> None:
     waba = seeded["waba_id"]
     data = graph.get(f"{waba}/subscribed_apps").json()["data"]
     assert data[0]["whatsapp_business_api_data"]["id"] == mock_meta.app_id
@@ -89,11 +91,11 @@ def test_subscribed_apps(graph: Graph, mock_meta: MockMeta, seeded: dict[str, An
     assert graph.post(f"{waba}/subscribed_apps").json() == {"success": True}
     resp = graph.post(
         f"{waba}/subscribed_apps",
-        {"override_callback_uri": "https://portal.example/hook", "verify_token": "t"},
+        {"override_callback_uri": receiver.url, "verify_token": receiver.verify_token},
     )
     assert resp.json()["success"] is True
     data = graph.get(f"{waba}/subscribed_apps").json()["data"]
-    assert data[0]["override_callback_uri"] == "https://portal.example/hook"
+    assert data[0]["override_callback_uri"] == receiver.url
     err = error_of(
         graph.post(
             f"{waba}/subscribed_apps", {"override_callback_uri": "nope", "verify_token": "t"}
@@ -190,7 +192,8 @@ def test_oba_and_qr_codes(graph: Graph, seeded: dict[str, Any]) -> None:
     ).json()
     assert qr["deep_link_url"].endswith(qr["code"]) and qr["qr_image_url"].endswith(".svg")
     assert graph.get(f"{pid}/message_qrdls").json()["data"][0]["code"] == qr["code"]
-    assert graph.get(f"{pid}/message_qrdls/{qr['code']}").json()["prefilled_message"] == "Hi!"
+    one = graph.get(f"{pid}/message_qrdls/{qr['code']}").json()["data"]
+    assert [q["prefilled_message"] for q in one] == ["Hi!"]
     upd = graph.post(f"{pid}/message_qrdls/{qr['code']}", {"prefilled_message": "Hello"})
     assert upd.json()["prefilled_message"] == "Hello"
     assert graph.delete(f"{pid}/message_qrdls/{qr['code']}").json() == {"success": True}

@@ -137,8 +137,25 @@ def test_list_filters_pagination_and_summary(graph: Graph, seeded: dict[str, Any
     summary = graph.get(
         f"{waba}/message_templates", summary="total_count", fields="name,status"
     ).json()
-    assert summary["summary"]["message_template_limit"] == 250
+    assert summary["summary"] == {"total_count": 5}  # the summary fields asked for
     assert set(summary["data"][0]) == {"id", "name", "status"}
+    everything = graph.get(
+        f"{waba}/message_templates",
+        summary="total_count,message_template_count,message_template_limit,"
+        "are_translations_complete",
+    ).json()["summary"]
+    assert everything == {
+        "total_count": 5,
+        "message_template_count": 5,
+        "message_template_limit": 250,
+        "are_translations_complete": True,
+    }
+    assert _create(graph, waba, "bulk_0", language="de").ok  # one name in a second language
+    incomplete = graph.get(f"{waba}/message_templates", summary="are_translations_complete").json()[
+        "summary"
+    ]
+    assert incomplete == {"are_translations_complete": False}
+    assert error_of(graph.get(f"{waba}/message_templates", summary="bogus"))["code"] == 100
 
 
 def test_delete_by_name_and_hsm_id(graph: Graph, seeded: dict[str, Any]) -> None:
@@ -158,7 +175,7 @@ def test_edit_template_goes_back_to_review(graph: Graph, seeded: dict[str, Any])
     tid = _create(graph, seeded["waba_id"], "editable").json()["id"]
     assert _wait_status(graph, tid)["status"] == "APPROVED"
     resp = graph.post(tid, {"components": [{"type": "BODY", "text": "New text {{1}} here."}]})
-    assert resp.json() == {"success": True}
+    assert resp.json() == {"success": True, "id": tid, "name": "editable", "category": "UTILITY"}
     assert graph.get(tid, fields="status").json()["status"] == "PENDING"
     assert _wait_status(graph, tid)["status"] == "APPROVED"
     assert graph.get(tid).json()["components"][0]["text"] == "New text {{1}} here."

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from waba_portal.mock_meta.control_client import MockMeta
+import pytest
+
+from waba_portal.mock_meta.control_client import MockMeta, MockMetaError
+from waba_portal.mock_meta.state import bsuid
 
 from .conftest import Graph, Receiver
 
@@ -93,7 +97,13 @@ def test_inbound_message_webhook(
     changes = receiver.wait(lambda ch: len(ch) >= len(kinds))
     msgs = [c["value"]["messages"][0] for c in changes]
     assert [m["type"] for m in msgs] == [k["type"] for k in kinds]
-    assert changes[0]["value"]["contacts"] == [{"profile": {"name": "Sheena"}, "wa_id": CUSTOMER}]
+    assert changes[0]["value"]["contacts"] == [
+        {
+            "profile": {"name": "Sheena"},
+            "wa_id": CUSTOMER,
+            "user_id": bsuid(seeded["business_id"], CUSTOMER),
+        }
+    ]
     assert msgs[0]["text"] == {"body": "hello"}
     assert msgs[1]["image"]["caption"] == "pic" and msgs[1]["image"]["id"].isdigit()
     assert msgs[-1]["errors"][0]["code"] == 131051
@@ -263,3 +273,63 @@ def test_override_callback_and_unsubscribed(
     finally:
         other.server.shutdown()
         other.server.server_close()
+
+
+def test_business_scoped_user_ids(
+    receiver: Receiver, graph: Graph, mock_meta: MockMeta, seeded: dict[str, Any]
+) -> None:
+    """NOTES §10: contacts carry the BSUID; usernames; a number kept private; statuses name
+    their recipient; a changed number brings a new user_id."""
+    pid, business = seeded["phone_number_id"], seeded["business_id"]
+    other = mock_meta.seed(
+        businesses=[{"name": "Other", "wabas": [{"phone_numbers": [{"phone": "+15550109999"}]}]}]
+    )
+    mock_meta.inbound(phone_number_id=pid, text="a", username="sheena", **{"from": CUSTOMER})
+    mock_meta.inbound(phone_number_id=other["phone_number_id"], text="b", **{"from": CUSTOMER})
+    mock_meta.inbound(
+        phone_number_id=pid,
+        text="c",
+        username="private",
+        hide_wa_id=True,
+        parent_user_id=True,
+        **{"from": "16505552000"},
+    )
+    first, elsewhere, private = (c["value"] for c in receiver.wait(lambda ch: len(ch) == 3))
+    me = first["contacts"][0]
+    assert me == {
+        "profile": {"name": "Customer", "username": "sheena"},
+        "wa_id": CUSTOMER,
+        "user_id": bsuid(business, CUSTOMER),
+    }
+    assert re.fullmatch(r"US\.[0-9]{20}", me["user_id"])
+    assert elsewhere["contacts"][0]["user_id"] != me["user_id"]  # scoped to the business
+    hidden = private["contacts"][0]
+    assert "wa_id" not in hidden and "from" not in private["messages"][0]
+    assert hidden["parent_user_id"].startswith("US.ENT.")
+    with pytest.raises(MockMetaError):  # only a user with a username hides the number
+        mock_meta.inbound(phone_number_id=pid, text="x", hide_wa_id=True, **{"from": "1650555"})
+
+    _send_template(graph, pid)
+    changes = receiver.wait(lambda ch: len(_statuses(ch)) >= 3)
+    for change in changes[3:]:
+        (status,) = change["value"]["statuses"]
+        (contact,) = change["value"]["contacts"]
+        assert contact["user_id"] == me["user_id"] and contact["wa_id"] == CUSTOMER
+        # The username comes with delivered and read statuses, not with sent.
+        assert ("username" in contact.get("profile", {})) == (status["status"] != "sent")
+
+    # The identity key check adds identity_key_hash; a changed number, a new user_id.
+    assert graph.post(f"{pid}/settings", {"user_identity_change": {"enabled": True}}).ok
+    mock_meta.inbound(phone_number_id=pid, text="d", **{"from": CUSTOMER})
+    mock_meta.inbound(
+        phone_number_id=pid, type="system", new_wa_id="16505559999", **{"from": CUSTOMER}
+    )
+    keyed, changed = (c["value"] for c in receiver.wait(lambda ch: len(ch) == 8)[6:])
+    assert keyed["contacts"][0]["identity_key_hash"]
+    assert "contacts" not in changed
+    assert changed["messages"][0]["system"] == {
+        "body": f"User Customer changed from {CUSTOMER} to 16505559999",
+        "wa_id": "16505559999",
+        "type": "user_changed_number",
+        "user_id": bsuid(business, "16505559999"),
+    }

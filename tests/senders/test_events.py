@@ -271,9 +271,11 @@ def quality(c: Connected, event: str, **extra: Any) -> dict[str, Any]:
     )
 
 
-def test_flagged_and_unflagged(connected_waba: Connected) -> None:
+def test_flagged_and_unflagged(connected_waba: Connected, mock_meta) -> None:  # type: ignore[no-untyped-def]
     c = connected_waba
     assert c.phone.display_phone_number.startswith("+1 ")  # stored formatted, sent as digits
+    # The event carries neither: the number is read from Meta after it.
+    mock_meta.patch("phone", c.phone_number_id, status="FLAGGED", quality_rating="RED")
     post(c, quality(c, "FLAGGED", current_limit="TIER_2K"))
     phone = c.reload_phone()
     assert (phone.meta_status, phone.quality_rating) == ("FLAGGED", "RED")
@@ -282,6 +284,7 @@ def test_flagged_and_unflagged(connected_waba: Connected) -> None:
     assert all(h.phone_number_id == phone.pk for h in history(c))
     assert len(notifications(c)) == 2  # one notice for the event, to owner and admin
 
+    mock_meta.patch("phone", c.phone_number_id, status="CONNECTED", quality_rating="GREEN")
     post(c, quality(c, "UNFLAGGED"), at=NOW + 60)
     phone = c.reload_phone()
     assert (phone.meta_status, phone.quality_rating) == ("CONNECTED", "GREEN")
@@ -393,10 +396,11 @@ def test_events_for_unknown_numbers_and_accounts_are_ignored(
 
 
 def test_events_of_another_tenants_waba_never_touch_ours(
-    connected_waba: Connected, other_connected_waba: Connected
-) -> None:
+    connected_waba: Connected, other_connected_waba: Connected, mock_meta
+) -> None:  # type: ignore[no-untyped-def]
     ours, theirs = connected_waba, other_connected_waba
     post(theirs, ban("DISABLE"), change("account_review_update", decision="REJECTED"))
+    mock_meta.patch("phone", theirs.phone_number_id, status="FLAGGED", quality_rating="RED")
     post(theirs, quality(theirs, "FLAGGED"))
     # A payload naming their WABA but carrying our number's display number.
     post(theirs, quality(ours, "FLAGGED"), at=NOW + 1)

@@ -466,7 +466,7 @@ def test_resubmit_a_number_after_fixing_it_at_meta(world: World, mock_meta) -> N
     # Meta approved the new name; the admin resubmits.
     mock_meta.patch("phone", phone.phone_number_id, name_status="APPROVED")
     response = c.post(f"/t/acme/settings/whatsapp/numbers/{phone.pk}/resubmit/", follow=True)
-    assert "was resubmitted" in response.content.decode()
+    assert "is being resubmitted" in response.content.decode()
     with tenant_scope(world.tenant):
         phone.refresh_from_db()
     assert (phone.connection_status, phone.problem, phone.name_status) == (

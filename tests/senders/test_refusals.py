@@ -94,3 +94,15 @@ def test_an_agent_is_refused_connecting_in_json(world: World) -> None:
         "permission_denied",
         "Only owners and admins can connect WhatsApp.",
     )
+
+
+def test_a_multipart_body_on_the_connect_endpoint_is_refused_as_not_json(  # type: ignore[no-untyped-def]
+    world,
+) -> None:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(world.owner.user)
+    response = client.post(f"/t/{world.tenant.slug}/settings/whatsapp/connect/", {"code": "x"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_json"

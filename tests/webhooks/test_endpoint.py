@@ -247,3 +247,96 @@ def test_a_database_failure_answers_500_and_stores_nothing(
     assert "webhook intake failed" in caplog.text
     assert "read-only" in caplog.text
     assert WebhookDelivery.objects.count() == 0
+
+
+# --- Faults and headers -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("signature", "status"), [(None, 401), ("sha256=" + "0" * 64, 403)])
+def test_a_refused_signature_is_answered_the_same_with_the_counters_unreachable(
+    endpoint: Client,
+    settings,
+    caplog: pytest.LogCaptureFixture,
+    signature: str | None,
+    status: int,  # type: ignore[no-untyped-def]
+) -> None:
+    """The refusal counters live in Redis; counting must never change the answer."""
+    from waba_portal.webhooks.services import signature_failure_count
+
+    signature_failure_count(reason="missing")  # counted: no outage going on
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    body = samples.dumps(PAYLOAD)
+    answers = [_post_raw(endpoint, body, signature) for _ in range(3)]
+    assert [a.status_code for a in answers] == [status] * 3
+    assert answers[0].json()["error"]["code"].startswith("signature_")
+    assert WebhookDelivery.objects.count() == 0
+    said = [r for r in caplog.records if "could not count a refused" in r.getMessage()]
+    assert len(said) == 1  # once per outage, not once per POST
+
+
+# What a Django page's answer carries that is about the answer, not the browser's policy
+# (and that the intake's JSON answer has its own value of, or none).
+NOT_POLICY_HEADERS = {"content-type", "content-length", "vary", "content-language", "set-cookie"}
+
+
+@pytest.mark.parametrize("secure", [False, True], ids=["http", "https with HSTS"])
+def test_the_intake_answers_with_the_security_headers_of_every_django_answer(
+    settings,
+    secure: bool,  # type: ignore[no-untyped-def]
+) -> None:
+    """Answered in front of Django, the webhook POST still carries what Django's
+    security middleware gives every page: compared with a Django view's answer."""
+    if secure:
+        settings.SECURE_HSTS_SECONDS = 3600
+        settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+        settings.SECURE_HSTS_PRELOAD = False
+    client = WsgiClient(scheme="https" if secure else "http", fresh=True)
+    webhook = post_signed(client, samples.dumps(PAYLOAD))
+    page = client.get("/healthz")
+    assert webhook.status_code == page.status_code == 200
+
+    def policy(headers: dict[str, str]) -> dict[str, str]:
+        return {k.lower(): v for k, v in headers.items() if k.lower() not in NOT_POLICY_HEADERS}
+
+    assert policy(webhook.headers) == policy(page.headers)  # a new header middleware too
+    got = policy(webhook.headers)
+    assert got["x-content-type-options"] == "nosniff"
+    assert got["x-frame-options"] == "DENY"
+    assert got["referrer-policy"] == settings.SECURE_REFERRER_POLICY
+    assert got["cross-origin-opener-policy"] == settings.SECURE_CROSS_ORIGIN_OPENER_POLICY
+    if secure:
+        assert got["strict-transport-security"] == "max-age=3600; includeSubDomains"
+    else:
+        assert "strict-transport-security" not in got
+
+
+def test_a_database_outage_answers_500_and_says_so_once_not_per_post(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL down: every POST is answered 500 (Meta delivers it again); the log gets
+    one line when it starts and one when it ends, not a traceback per POST."""
+    from django.db import OperationalError
+
+    from waba_portal.webhooks.services import storage
+
+    real_insert = storage._insert_delivery
+
+    def unreachable(body: bytes, digest: str) -> None:
+        raise OperationalError('connection to server at "127.0.0.1", port 5432 failed')
+
+    client = WsgiClient()
+    assert post_signed(client, samples.dumps(PAYLOAD)).status_code == 200
+    monkeypatch.setattr(storage, "_insert_delivery", unreachable)
+    bodies = [samples.dumps(PAYLOAD | {"n": n}) for n in range(4)]
+    assert [post_signed(client, b).status_code for b in bodies] == [500] * 4
+    monkeypatch.setattr(storage, "_insert_delivery", real_insert)
+    assert post_signed(client, bodies[0]).status_code == 200  # Meta's redelivery
+    said = [r.getMessage() for r in caplog.records if r.name == "waba_portal.webhooks.intake"]
+    assert len(said) == 2
+    assert "the database is unreachable" in said[0] and "reachable again" in said[1]
+    assert WebhookDelivery.objects.count() == 2

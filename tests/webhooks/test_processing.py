@@ -456,6 +456,32 @@ def test_a_running_drain_keeps_the_flag_past_its_first_expiry(settings, redis_ur
     flag.release()
 
 
+@pytest.mark.parametrize("redis_url", ["", "redis"])
+def test_a_held_flag_is_released_however_the_block_ends_and_only_by_its_holder(
+    settings,
+    redis_url: str,  # type: ignore[no-untyped-def]
+) -> None:
+    settings.WEBHOOK_KICK_LOCAL_SECONDS = 0
+    if not redis_url:
+        settings.REDIS_URL = ""
+    flag = services.kick._KickFlag()
+    flag.release()
+    with pytest.raises(RuntimeError), flag.held():
+        assert flag.claim() is False
+        raise RuntimeError("the drain failed")
+    assert flag.claim() is True  # released on the way out
+    flag.release()
+    with flag.held() as hold:
+        hold.release()  # the drain let go of it (its last look) ...
+        assert flag.claim() is True  # ... and a POST took it meanwhile
+    assert flag.claim() is False  # the end of the block left the POST's flag alone
+    flag.release()
+    with flag.held() as hold:
+        hold.hand_over()  # time is up: a successor is queued
+    assert flag.claim() is False  # still set for it
+    flag.release()
+
+
 def test_a_process_that_saw_the_flag_skips_redis_for_a_moment(settings) -> None:  # type: ignore[no-untyped-def]
     settings.WEBHOOK_KICK_LOCAL_SECONDS = 60
     flag = services.kick._KickFlag()
@@ -467,12 +493,14 @@ def test_a_process_that_saw_the_flag_skips_redis_for_a_moment(settings) -> None:
 
 
 def test_a_delivery_the_database_refuses_is_a_dead_letter_and_holds_back_nothing(
-    routed: Routed, caplog: pytest.LogCaptureFixture
+    routed: Routed, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A value PostgreSQL cannot store (a NUL in a field name) breaks the batch's
-    transaction; its neighbours are processed one by one and only it is dead."""
+    """A value PostgreSQL refuses breaks the batch's transaction; its neighbours are
+    processed one by one and only it is dead. (Payloads are made storable before they
+    reach the database, so this test lets a NUL through to get such a value.)"""
     from django.db import transaction
 
+    monkeypatch.setattr(services.dispatch, "storable", lambda document: document)
     r = routed
     with transaction.atomic():  # both are stored before the drain runs: one batch
         bad = store(samples.envelope((r.waba_a, [samples.change("odd\u0000field", {"x": 1})])))
@@ -536,7 +564,8 @@ def test_the_intake_answers_200_and_keeps_the_delivery_when_redis_is_down(
 
     unreachable = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
     monkeypatch.setitem(services.kick_flag.__dict__, "_redis", unreachable)
-    monkeypatch.setattr(services.kick_flag, "_seen_set_at", float("-inf"))
+    monkeypatch.setattr(services.kick_flag, "_skip_until", float("-inf"))
+    monkeypatch.setattr(services.kick.redis_outage, "active", False)
     payload = samples.envelope(
         (
             routed.waba_a,
@@ -572,3 +601,185 @@ def test_a_deactivated_workspace_gets_no_webhooks_and_its_pages_answer_404(
     assert owner.login(email=r.world.owner.user.email, password=PASSWORD)
     assert owner.get("/t/acme/").status_code == 404
     assert owner.get("/api/v1/t/acme/wabas/").status_code == 404
+
+
+# --- Faults: the flag, the sweeper, a lost database link ------------------------------
+
+
+def test_a_drain_that_fails_on_a_database_error_releases_its_flag_at_once(
+    settings,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """Processing must not pause for the flag's expiry after a drain failed."""
+    from django.db import OperationalError
+
+    from waba_portal.webhooks.services import drain
+
+    settings.WEBHOOK_KICK_LOCAL_SECONDS = 0
+    flag = services.kick_flag
+    flag.release()
+
+    def database_gone(**kwargs: object) -> services.ProcessReport:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(drain, "deliveries_process_guarded", database_gone)
+    with pytest.raises(OperationalError):
+        services.deliveries_drain(max_seconds=5)
+    assert flag.claim() is True  # free: the next POST queues a drain at once
+    flag.release()
+
+
+def test_a_running_drain_holds_the_flag_by_heartbeat_and_a_killed_one_lets_go_soon(
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    """A drain's flag outlives any batch while the drain lives, and expires within
+    WEBHOOK_KICK_TTL_SECONDS once it is killed (no release, no more heartbeat)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    assert settings.WEBHOOK_KICK_TTL_SECONDS <= 5  # the default: a few seconds, not 15
+    settings.WEBHOOK_KICK_LOCAL_SECONDS = 0
+    flag = services.kick_flag
+    flag.release()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time, django; django.setup()\n"
+            "from waba_portal.webhooks.services import kick_flag\n"
+            "with kick_flag.held():\n"
+            "    print('held', flush=True)\n"
+            "    time.sleep(60)\n",
+        ],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "WEBHOOK_KICK_TTL_SECONDS": "1",
+        },
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+        time.sleep(2.5)  # two and a half expiries, nothing but the heartbeat renewing it
+        assert flag.claim() is False
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        killed_at = time.monotonic()
+        while not flag.claim():
+            assert time.monotonic() - killed_at < 2.5, "the dead drain's flag did not expire"
+            time.sleep(0.1)
+    finally:
+        holder.kill()
+        holder.wait(10)
+        flag.release()
+
+
+def _inbound(r: Routed, text: str) -> bytes:
+    value = samples.inbound_text(phone_number_id=r.phone_a, text=text)
+    return samples.dumps(samples.envelope((r.waba_a, [samples.change("messages", value)])))
+
+
+def test_deliveries_left_behind_are_taken_up_seconds_after_the_cause_is_gone(
+    routed: Routed,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    """A delivery whose drain died with it: the sweeper (beat, every few seconds) finds
+    it once the dead drain's flag has expired, not a minute and a half later."""
+    import hashlib
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from waba_portal.celery import app
+
+    # The defaults: a delivery waits at most the flag's expiry plus one sweep interval.
+    assert settings.WEBHOOK_STALE_SECONDS == settings.WEBHOOK_KICK_TTL_SECONDS <= 5
+    assert app.conf.beat_schedule["sweep-webhook-deliveries"]["schedule"] <= 5
+    assert settings.WEBHOOK_SWEEP_SECONDS <= 5
+
+    settings.WEBHOOK_KICK_LOCAL_SECONDS = 0
+    settings.WEBHOOK_KICK_TTL_SECONDS = settings.WEBHOOK_STALE_SECONDS = 1
+    services.kick_flag.release()
+    services.kick_flag.refresh()  # the last heartbeat of a drain that was killed
+    body = _inbound(routed, "left behind")
+    left = WebhookDelivery.objects.create(  # stored while that drain was at work
+        received_at=timezone.now() - timedelta(seconds=1.5),
+        body=body,
+        body_sha256=hashlib.sha256(body).hexdigest(),
+    )
+    assert services.deliveries_sweep() == 1
+    left.refresh_from_db()
+    assert left.status == DeliveryStatus.RECEIVED  # the flag still says a drain has it
+    time.sleep(1.2)  # the flag expires: nobody has it
+    assert services.deliveries_sweep() == 1  # kicks a drain (eager here: it runs now)
+    left.refresh_from_db()
+    assert left.status == DeliveryStatus.PROCESSED
+    assert [m.text for m in messages_of(routed.world.tenant)] == ["left behind"]
+    assert services.deliveries_sweep() == 0
+
+
+def test_a_lost_database_connection_is_replaced_once_and_logged_once(
+    routed: Routed, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The worker's backend is terminated mid-batch (a PostgreSQL restart, a failover):
+    not a handler failure. The batch runs again on a new connection, with one line."""
+    import logging
+    import time
+
+    import psycopg2
+    from django.db import connection
+
+    calls: list[int] = []
+
+    def terminate_my_backend(tenant, events) -> None:  # type: ignore[no-untyped-def]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        calls.append(pid)
+        if len(calls) > 1:
+            return
+        db = connection.settings_dict
+        other = psycopg2.connect(
+            dbname=db["NAME"],
+            user=db["USER"],
+            password=db["PASSWORD"] or None,
+            host=db["HOST"] or "127.0.0.1",
+            port=db["PORT"] or 5432,
+        )
+        other.autocommit = True
+        with other.cursor() as cursor:  # only our own backend, in our own database
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE pid = %s AND datname = current_database()",
+                [pid],
+            )
+            assert cursor.fetchone() == (True,)
+        other.close()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # the handler's next statement meets the dead link
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            time.sleep(0.05)
+        raise AssertionError("the backend was not terminated")
+
+    registry.webhook_handler("test_link")(terminate_my_backend)
+    try:
+        caplog.set_level(logging.INFO)
+        delivery_id = store(
+            samples.envelope((routed.waba_a, [samples.change("test_link", {"n": 1})]))
+        )
+    finally:
+        registry._handlers.pop("test_link", None)
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    assert delivery.status == DeliveryStatus.PROCESSED
+    assert WebhookChange.objects.get(delivery_id=delivery_id).status == ChangeStatus.PROCESSED
+    assert len(calls) == 2 and calls[0] != calls[1]  # the second on a new backend
+    noisy = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage().split(" (")[0] for r in noisy] == [
+        "database connection lost while processing webhooks"
+    ]
+    assert not any(r.exc_info for r in caplog.records)

@@ -50,3 +50,28 @@ def test_without_a_router_processing_stops_and_keeps_every_delivery(
     monkeypatch.setattr(registry, "_tenant_router", tenants_for_meta_ids)
     services.deliveries_process(delivery_ids=[delivery_id])
     assert WebhookDelivery.objects.get(pk=delivery_id).status == DeliveryStatus.PROCESSED
+
+
+def test_a_nul_in_a_webhook_is_stored_as_a_replacement_character(routed: Routed) -> None:
+    from accounts.tenancy import tenant_scope
+    from inbox.models import Message
+
+    payload = samples.envelope(
+        (
+            routed.waba_a,
+            [
+                samples.change(
+                    "messages",
+                    samples.inbound_text(phone_number_id=routed.phone_a, text="a\x00b"),
+                )
+            ],
+        )
+    )
+    body = samples.dumps(payload)
+    assert b"\\u0000" in body  # Meta escapes it; the delivery keeps it byte for byte
+    delivery_id, _created = services.delivery_store(body=body)
+    services.deliveries_process(delivery_ids=[delivery_id])
+    assert WebhookDelivery.objects.get(pk=delivery_id).status == DeliveryStatus.PROCESSED
+    assert bytes(WebhookDelivery.objects.get(pk=delivery_id).body) == body
+    with tenant_scope(routed.world.tenant):
+        assert Message.objects.get().text == "a\ufffdb"

@@ -52,13 +52,16 @@ def test_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(
     done_at_kill = _processed()
     assert done_at_kill < total, "the worker finished before it could be killed"
 
-    # A new worker, and the sweeper that beat runs, pick up everything left over.
+    # A new worker, and the sweeper that beat runs every few seconds, pick up everything
+    # left over once the dead drain's flag has expired (WEBHOOK_KICK_TTL_SECONDS).
     celery_worker_process.start()
     settings.WEBHOOK_STALE_SECONDS = 0
-    services.deliveries_sweep()
-    wait_for(
-        lambda: _processed() == total, timeout=120, message=celery_worker_process.log()[-3000:]
-    )
+
+    def swept_and_done() -> bool:
+        services.deliveries_sweep()
+        return _processed() == total
+
+    wait_for(swept_and_done, timeout=120, interval=0.5, message=celery_worker_process.log()[-3000:])
     with tenant_scope(routed.world.tenant):
         stored = list(Message.objects.values_list("wamid", flat=True))
     assert len(stored) == len(set(stored)) == total

@@ -9,6 +9,13 @@ a payload in order and yields one typed event per item. Fields and message types
 module does not know are kept (``UnknownChange``, ``InboundMessage.is_known_type``),
 each event carries its raw dict, and a payload that does not have the envelope's shape
 raises :class:`WebhookPayloadError` rather than ``KeyError``.
+
+Users: ``value.contacts[]`` names the user of a ``messages`` change (the sender of inbound
+messages, the recipient of statuses) as a :class:`WebhookContact`. Both shapes parse: the
+older one (``wa_id`` and ``profile.name``) and the one with business-scoped user ids (NOTES
+§10: ``user_id``, the BSUID, beside ``wa_id``; ``profile.username``; ``parent_user_id``;
+``identity_key_hash``; contacts on statuses too), where ``wa_id`` and a message's ``from``
+are absent for a user who keeps the number from businesses.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ __all__ = [
     "TemplateQualityUpdate",
     "TemplateStatusUpdate",
     "UnknownChange",
+    "WebhookContact",
     "WebhookError",
     "WebhookErrors",
     "WebhookEvent",
@@ -234,10 +242,32 @@ class InteractiveReply:
 
 @dataclass(frozen=True, kw_only=True)
 class SystemChange:
+    """A ``system`` message: ``user_changed_number`` names the new number and the new BSUID."""
+
     type: str | None
     body: str | None
     wa_id: str | None = None
     new_wa_id: str | None = None
+    new_user_id: str | None = None
+    new_parent_user_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebhookContact:
+    """A user in ``value.contacts[]`` of a ``messages`` change.
+
+    ``user_id`` is the business-scoped user id (BSUID, e.g. ``"US.13491208655302741918"``);
+    ``wa_id`` the user's number, absent when the user keeps it from businesses; both may
+    be missing in older payloads (``wa_id`` only) or newer ones (``user_id`` only).
+    """
+
+    wa_id: str | None = None
+    user_id: str | None = None
+    parent_user_id: str | None = None
+    name: str | None = None
+    username: str | None = None
+    identity_key_hash: str | None = None
+    raw: dict[str, Any] = dc_field(default_factory=dict, repr=False)
 
 
 MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
@@ -263,11 +293,14 @@ class InboundMessage(WebhookEvent):
     ``content`` is the type-specific object (``msg[type]``; a list for ``contacts``).
     ``text`` is the most useful text: the body, a caption, a reply's title or a quick
     reply's text. Unknown types keep ``is_known_type=False`` and their raw object.
+    ``from_`` is the sender's number, ``None`` for a user who keeps it from businesses
+    (then ``contact.user_id`` names them); ``contact`` is their ``contacts[]`` entry.
     """
 
     message_id: str
-    from_: str
+    from_: str | None = None
     type: str
+    contact: WebhookContact | None = None
     contact_name: str | None = None
     contact_wa_id: str | None = None
     content: Any = None
@@ -282,6 +315,11 @@ class InboundMessage(WebhookEvent):
     system: SystemChange | None = None
     errors: tuple[WebhookError, ...] = ()
     is_known_type: bool = True
+
+    @property
+    def user_id(self) -> str | None:
+        """The sender's business-scoped user id, when the payload has one."""
+        return self.contact.user_id if self.contact else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -301,11 +339,13 @@ class PricingInfo:
 
 @dataclass(frozen=True, kw_only=True)
 class MessageStatus(WebhookEvent):
-    """A status of a message we sent (``value.statuses[]``)."""
+    """A status of a message we sent (``value.statuses[]``); ``contact`` is the
+    recipient's ``value.contacts[]`` entry, when the payload has one."""
 
     message_id: str
     status: str
     recipient_id: str | None = None
+    contact: WebhookContact | None = None
     biz_opaque_callback_data: str | None = None
     group_id: str | None = None
     conversation: ConversationInfo | None = None
@@ -315,6 +355,11 @@ class MessageStatus(WebhookEvent):
     @property
     def rank(self) -> int:
         return status_rank(self.status)
+
+    @property
+    def user_id(self) -> str | None:
+        """The recipient's business-scoped user id, when the payload has one."""
+        return self.contact.user_id if self.contact else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -327,6 +372,7 @@ class WebhookErrors(WebhookEvent):
 @dataclass(frozen=True, kw_only=True)
 class AccountUpdate(WebhookEvent):
     event: str | None
+    phone_number: str | None = None  # the number an event is about, when it is about one
     waba_info: dict[str, Any] | None = None
     owner_business_id: str | None = None
     ban_info: dict[str, Any] | None = None
@@ -488,16 +534,26 @@ def _require_str(obj: Mapping[str, Any], key: str, where: str) -> str:
 # --------------------------------------------------------------------------- messages
 
 
-def _contact_for(contacts: list[Any], sender: str) -> tuple[str | None, str | None]:
+def _contact_for(contacts: list[Any], wa_id: str | None) -> WebhookContact | None:
+    """The entry of ``contacts`` for the user with number ``wa_id``; the only entry when
+    none names that number (or the number is not known)."""
     valid = [c for c in contacts if isinstance(c, dict)]
-    match = next((c for c in valid if _str(c.get("wa_id")) == sender), None)
+    match = next((c for c in valid if wa_id and _str(c.get("wa_id")) == wa_id), None)
     if match is None and len(valid) == 1:
         match = valid[0]
     if match is None:
-        return None, None
+        return None
     profile = match.get("profile")
-    name = _str(profile.get("name")) if isinstance(profile, dict) else None
-    return name, _str(match.get("wa_id"))
+    profile = profile if isinstance(profile, dict) else {}
+    return WebhookContact(
+        wa_id=_str(match.get("wa_id")) or None,  # an empty string is no number
+        user_id=_str(match.get("user_id")),
+        parent_user_id=_str(match.get("parent_user_id")),
+        name=_str(profile.get("name")),
+        username=_str(profile.get("username")),
+        identity_key_hash=_str(match.get("identity_key_hash")),
+        raw=match,
+    )
 
 
 def _context(value: Any) -> MessageContext | None:
@@ -542,13 +598,16 @@ def _message(msg: Any, *, where: str, base: dict[str, Any], contacts: list[Any])
     if not isinstance(msg, dict):
         raise _fail(where, "message is not an object")
     message_id = _require_str(msg, "id", where)
-    sender = _require_str(msg, "from", where)
+    sender = _str(msg.get("from")) or None
     timestamp = _ts(msg.get("timestamp"), where)
     if timestamp is None:
         raise _fail(where, "missing 'timestamp'")
     mtype = _str(msg.get("type")) or "unknown"
     content = msg.get(mtype)
-    name, wa_id = _contact_for(contacts, sender)
+    contact = _contact_for(contacts, sender)
+    if sender is None and not (contact and contact.user_id):
+        # Without a number the sender is known only by the contact's BSUID.
+        raise _fail(where, "missing 'from' (and no contact with a 'user_id')")
 
     text: str | None = None
     media: MediaInfo | None = None
@@ -588,6 +647,8 @@ def _message(msg: Any, *, where: str, base: dict[str, Any], contacts: list[Any])
             body=_str(c.get("body")),
             wa_id=_str(c.get("wa_id")) or _str(c.get("customer")),
             new_wa_id=_str(c.get("new_wa_id")) or _str(c.get("wa_id")),
+            new_user_id=_str(c.get("user_id")),
+            new_parent_user_id=_str(c.get("parent_user_id")),
         )
         text = system.body
     return InboundMessage(
@@ -596,8 +657,9 @@ def _message(msg: Any, *, where: str, base: dict[str, Any], contacts: list[Any])
         message_id=message_id,
         from_=sender,
         type=mtype,
-        contact_name=name,
-        contact_wa_id=wa_id,
+        contact=contact,
+        contact_name=contact.name if contact else None,
+        contact_wa_id=contact.wa_id if contact else None,
         content=content,
         text=text,
         context=_context(msg.get("context")),
@@ -613,7 +675,7 @@ def _message(msg: Any, *, where: str, base: dict[str, Any], contacts: list[Any])
     )
 
 
-def _status(st: Any, *, where: str, base: dict[str, Any]) -> MessageStatus:
+def _status(st: Any, *, where: str, base: dict[str, Any], contacts: list[Any]) -> MessageStatus:
     if not isinstance(st, dict):
         raise _fail(where, "status is not an object")
     conv = st.get("conversation")
@@ -636,12 +698,14 @@ def _status(st: Any, *, where: str, base: dict[str, Any]) -> MessageStatus:
             type=_str(pr.get("type")),
         )
     timestamp = _ts(st.get("timestamp"), where) or base.get("timestamp")
+    recipient_id = _str(st.get("recipient_id"))
     return MessageStatus(
         **{**base, "timestamp": timestamp},
         raw=st,
         message_id=_require_str(st, "id", where),
         status=_require_str(st, "status", where).lower(),
-        recipient_id=_str(st.get("recipient_id")),
+        recipient_id=recipient_id,
+        contact=_contact_for(contacts, recipient_id),
         biz_opaque_callback_data=_str(st.get("biz_opaque_callback_data")),
         group_id=_str(st.get("group_id")),
         conversation=conversation,
@@ -671,7 +735,7 @@ def _messages_change(
     for i, msg in enumerate(messages):
         yield _message(msg, where=f"{where}.messages[{i}]", base=base, contacts=contacts)
     for i, st in enumerate(statuses):
-        yield _status(st, where=f"{where}.statuses[{i}]", base=base)
+        yield _status(st, where=f"{where}.statuses[{i}]", base=base, contacts=contacts)
     if errors:
         yield WebhookErrors(**base, raw=value, errors=errors)
 
@@ -688,6 +752,7 @@ def _account_update(value: dict[str, Any], base: dict[str, Any]) -> AccountUpdat
         **base,
         raw=value,
         event=_str(value.get("event")),
+        phone_number=_str(value.get("phone_number")),
         waba_info=waba_info,
         owner_business_id=_str(waba_info.get("owner_business_id")) if waba_info else None,
         ban_info=_dict(value.get("ban_info")),

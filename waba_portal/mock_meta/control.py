@@ -4,7 +4,8 @@ Endpoints (all JSON):
 
 * ``GET  /_mock/health``            readiness probe
 * ``POST /_mock/reset``             wipe state, logs, faults; restore the start-up config
-  (``{"keep_config": true}`` keeps the current config)
+  (``{"keep_config": true}`` keeps the current config); a Graph call still in progress
+  (held by a ``latency`` fault) is then neither carried out nor logged
 * ``POST /_mock/seed``              create businesses / WABAs / numbers / templates / tokens
 * ``POST /_mock/inbound``           simulate a customer message (opens the 24 h window)
 * ``POST /_mock/emit``              account / quality / name / template / capability events
@@ -109,7 +110,7 @@ class ControlApp:
         self.scheduler.cancel_all()
         self.dispatcher.reset()
         self.faults.clear()
-        self.requests_log.clear()
+        self.requests_log.reset()
         self.state.reset(keep_config=bool(body.get("keep_config")))
         return {"ok": True}
 

@@ -105,13 +105,31 @@ class FaultInjector:
 
 
 class RequestLog:
+    """The Graph calls received, in the order they ended.
+
+    ``reset()`` starts a new generation: a request that began before it (one a
+    ``latency`` fault still holds when a test ends) is not logged when it ends, so it
+    cannot land in the log of whatever runs after the reset.
+    """
+
     def __init__(self, limit: int = 2000) -> None:
         self._lock = threading.Lock()
         self._items: deque[dict[str, Any]] = deque(maxlen=limit)
         self._seq = 0
+        self._generation = 0
 
-    def add(self, entry: dict[str, Any]) -> dict[str, Any]:
+    @property
+    def generation(self) -> int:
+        """The current generation; a request takes it when it begins."""
         with self._lock:
+            return self._generation
+
+    def add(self, entry: dict[str, Any], *, generation: int | None = None) -> dict[str, Any] | None:
+        """Log ``entry``; ``None`` (and nothing logged) when its request began in a
+        generation before the current one."""
+        with self._lock:
+            if generation is not None and generation != self._generation:
+                return None
             self._seq += 1
             entry["seq"] = self._seq
             entry.setdefault("at", time.time())
@@ -125,6 +143,12 @@ class RequestLog:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+    def reset(self) -> None:
+        """Clear the log and start a new generation."""
+        with self._lock:
+            self._items.clear()
+            self._generation += 1
 
 
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:

@@ -20,6 +20,7 @@ from .errors import GraphError, new_trace_id, not_found
 from .faults import FaultInjector, RequestLog, redact_headers, redact_params
 from .models import Token
 from .state import State
+from .webhooks import verify_callback
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ class GraphApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
         started = time.monotonic()
+        generation = self.log.generation  # a reset after this leaves the request unlogged
         trace = new_trace_id()
         version = request.path.split("/")[1] if request.path.count("/") >= 1 else "v23.0"
         entry: dict[str, Any] = {
@@ -128,10 +130,16 @@ class GraphApp:
                 entry["fault"] = fault.id
                 if fault.latency:
                     time.sleep(float(fault.latency))
+                    if self.log.generation != generation:
+                        # The mock was reset while the fault held this request: the world
+                        # it was made in is gone, so it must not act on the new one.
+                        raise GraphError(
+                            2, "mock-meta was reset while this request was held", http_status=503
+                        )
                 if fault.drop:
                     entry["status"] = None
                     entry["dropped"] = True
-                    self.log.add(entry)
+                    self.log.add(entry, generation=generation)
                     self._drop(environ)
                 if fault.code is not None or fault.http_status is not None:
                     raise GraphError(
@@ -184,7 +192,7 @@ class GraphApp:
         self._headers(response, trace, version, waba_id)
         entry["status"] = response.status_code
         entry["duration_ms"] = round((time.monotonic() - started) * 1000, 2)
-        self.log.add(entry)
+        self.log.add(entry, generation=generation)
         return response(environ, start_response)
 
     @staticmethod
@@ -266,7 +274,10 @@ class GraphApp:
             ("waba", "GET"): lambda: self.state.waba_get(tok, node, fields),
             ("waba", "POST"): lambda: self.state.waba_update(tok, node, params),
             ("phone", "GET"): lambda: self.state.phone_get(tok, node, fields),
-            ("phone", "POST"): lambda: self.state.phone_update(tok, node, params),
+            ("phone", "POST"): lambda: self._with_verified_override(
+                lambda: self.state.phone_override(tok, node, params),
+                lambda: self.state.phone_update(tok, node, params),
+            ),
             ("template", "GET"): lambda: self.state.template_get(tok, node, fields),
             ("template", "POST"): lambda: self.state.template_edit(tok, node, params),
             ("media", "GET"): lambda: self.state.media_get(tok, node, self._base(request)),
@@ -297,7 +308,10 @@ class GraphApp:
         url = self._url(request)
         handlers: dict[tuple[str, str, str], Callable[[], Any]] = {
             ("waba", "subscribed_apps", "GET"): lambda: st.subscribed_apps_get(tok, node),
-            ("waba", "subscribed_apps", "POST"): lambda: st.subscribe(tok, node, params),
+            ("waba", "subscribed_apps", "POST"): lambda: self._with_verified_override(
+                lambda: st.subscribe_override(tok, node, params),
+                lambda: st.subscribe(tok, node, params),
+            ),
             ("waba", "subscribed_apps", "DELETE"): lambda: st.unsubscribe(tok, node),
             ("waba", "phone_numbers", "GET"): lambda: st.phones_list(tok, node, params, url),
             ("waba", "phone_numbers", "POST"): lambda: st.phone_add(tok, node, params),
@@ -351,6 +365,32 @@ class GraphApp:
                 http_status=400,
             )
         return handler()
+
+    def _with_verified_override(
+        self,
+        check: Callable[[], tuple[str, str] | None],
+        apply: Callable[[], Any],
+    ) -> Any:
+        """Set a callback override only once its URL passed the verification GET.
+
+        ``check`` validates the request and names the override it asks for (under the
+        state lock); the GET goes out with the lock released; ``apply`` then makes the
+        change (and checks the request again: the world may have moved meanwhile).
+        """
+        override = check()
+        if override is not None:
+            problem = verify_callback(
+                override[0], override[1], timeout=float(self.state.config.webhook_timeout)
+            )
+            if problem is not None:
+                raise GraphError(
+                    100,
+                    f"Callback verification failed: {problem}",
+                    message="(#100) Callback verification failed",
+                    user_title="Callback verification failed",
+                    user_msg=problem,
+                )
+        return apply()
 
     @staticmethod
     def _file(request: Request) -> tuple[str, str, bytes] | None:

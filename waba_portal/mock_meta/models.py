@@ -42,6 +42,8 @@ class Waba:
     restrictions: list[dict[str, Any]] = field(default_factory=list)
     violation: str | None = None
     payment_method: bool = True
+    mm_lite_onboarded: bool = False  # MM_LITE_TERMS_SIGNED was sent
+    disable_marketing_messages_on_cloud_api: bool = False
     credit_allocation_id: str | None = None
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     partner_app_ids: list[str] = field(default_factory=list)
@@ -88,6 +90,9 @@ class PhoneNumber:
     register_blocked_until: float | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     profile: dict[str, Any] = field(default_factory=dict)
+    conversational_automation: dict[str, Any] = field(
+        default_factory=lambda: {"enable_welcome_message": False, "prompts": [], "commands": []}
+    )
 
     @property
     def e164_digits(self) -> str:
@@ -119,6 +124,10 @@ class Template:
     previous_category: str | None = None
     quality_score: str = "UNKNOWN"
     message_send_ttl_seconds: int | None = None
+    correct_category: str | None = None  # set while a category change is impending
+    library_template_name: str | None = None  # created from the template library
+    cta_url_link_tracking_opted_out: bool = False
+    degrees_of_freedom_spec: dict[str, Any] | None = None
     created_at: float = 0.0
     review_seq: int = 0
 
@@ -174,6 +183,19 @@ class Message:
     status: str = "accepted"
     timestamp: float = 0.0
     error: dict[str, Any] | None = None
+
+
+@dataclass
+class WaUser:
+    """A WhatsApp user as one business portfolio sees them (see ``state.users``)."""
+
+    business_id: str
+    wa_id: str  # the user's number; the mock always knows it, webhooks may not show it
+    user_id: str  # the business-scoped user id (BSUID)
+    name: str | None = None  # the profile name, once the user has written
+    username: str | None = None
+    hide_wa_id: bool = False  # a user with a username who keeps the number from businesses
+    parent_user_id: str | None = None
 
 
 @dataclass

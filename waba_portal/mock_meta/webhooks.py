@@ -1,4 +1,5 @@
-"""Signed webhook delivery: a queue, one sender thread, retries with backoff, delivery modes.
+"""Signed webhook delivery: a queue, one sender thread, retries with backoff, delivery modes;
+and the verification GET a callback override must pass before it is set.
 
 Modes (``POST /_mock/config {"webhook_mode": ...}``):
 
@@ -17,6 +18,7 @@ import itertools
 import json
 import logging
 import queue
+import secrets
 import threading
 import time
 from collections import deque
@@ -35,6 +37,34 @@ log = logging.getLogger(__name__)
 def sign(body: bytes, app_secret: str) -> str:
     """The X-Hub-Signature-256 header value for ``body``."""
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_callback(url: str, verify_token: str, *, timeout: float) -> str | None:
+    """Meta's verification GET to a callback URL (NOTES §5 "Verification GET", §10).
+
+    Sends ``hub.mode=subscribe``, ``hub.verify_token`` and a random ``hub.challenge``;
+    the endpoint must answer 200 with the challenge as the whole body. Returns ``None``
+    when it did, else why not. Never call it holding the state lock: it waits on the URL.
+    """
+    challenge = str(secrets.randbelow(9 * 10**9) + 10**9)
+    query = {"hub.mode": "subscribe", "hub.verify_token": verify_token, "hub.challenge": challenge}
+    try:
+        resp = requests.get(
+            url,
+            params=query,
+            timeout=timeout,
+            headers={"User-Agent": "facebookplatform/1.0 (+http://developers.facebook.com)"},
+        )
+    except requests.RequestException as exc:
+        return f"the callback URL could not be reached ({type(exc).__name__})"
+    if resp.status_code != 200:
+        return f"the callback URL answered HTTP {resp.status_code}"
+    if resp.text != challenge:
+        return (
+            f'Response does not match challenge, expected value="{challenge}", '
+            f'received="{resp.text[:64]}"'
+        )
+    return None
 
 
 def envelope(events: list[WebhookEvent]) -> dict[str, Any]:

@@ -12,11 +12,13 @@ The fast path takes only requests that Django would have handed to the view: a s
 request when ``SECURE_SSL_REDIRECT`` is on, and a host from ``ALLOWED_HOSTS``. Any
 other request goes to Django, which redirects or refuses it as usual. Like Django's own
 handler it sends ``request_started`` and ``request_finished``, so database connections
-are kept and recycled by the same rules.
+are kept and recycled by the same rules, and its answers carry the browser security
+headers every answer of Django carries (:data:`HEADER_MIDDLEWARE`).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -25,8 +27,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signals
+from django.core.handlers.wsgi import WSGIRequest
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
 from django.http.request import split_domain_port, validate_host
 from django.urls import get_script_prefix, reverse
+from django.utils.module_loading import import_string
 
 from waba_portal.errors import error_body
 from waba_portal.graph.webhooks import SignatureResult, check_signature
@@ -34,8 +40,28 @@ from waba_portal.webhooks import services
 
 logger = logging.getLogger(__name__)
 
+# PostgreSQL down: every POST meets it. Said when it starts (with the error) and when it
+# ends, not with a traceback per POST; the answers are 500 meanwhile, and Meta retries.
+database_outage = services.Outage(
+    "webhook intake: the database is unreachable; POSTs are answered 500 (Meta delivers "
+    "them again) until it is back",
+    "webhook intake: the database is reachable again",
+    log=logger,
+)
+
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+# The middleware whose whole part in an answer is its browser security headers:
+# nosniff, Referrer-Policy, Cross-Origin-Opener-Policy and HSTS (on secure requests),
+# X-Frame-Options, Content-Security-Policy, Permissions-Policy. Those of them that
+# MIDDLEWARE lists give the intake's answers exactly what they give Django's.
+HEADER_MIDDLEWARE = (
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "waba_portal.security_headers.PermissionsPolicyMiddleware",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +126,9 @@ class WebhookIntake:
     def __init__(self, application: WSGIApp) -> None:
         self.application = application
         self._path: str | None = None
+        # Per kind of request (secure or not), as Django's middleware reads its
+        # settings: once, when the application is built.
+        self._headers: dict[bool, list[tuple[str, str]]] = {}
 
     @property
     def path(self) -> str:
@@ -125,20 +154,51 @@ class WebhookIntake:
                 read=_reader(environ),
                 signature=environ.get("HTTP_X_HUB_SIGNATURE_256"),
             )
-        except Exception:
+        except (InterfaceError, OperationalError):
             # Meta retries anything but a 200; the body was not stored, or was stored whole.
+            database_outage.failed(exc_info=True)
+            signals.got_request_exception.send(sender=self.__class__, request=None)
+            answer = Answer.error(500, "server_error", "the delivery could not be stored")
+        except Exception:
             logger.exception("webhook intake failed")
             signals.got_request_exception.send(sender=self.__class__, request=None)
             answer = Answer.error(500, "server_error", "the delivery could not be stored")
+        else:
+            if answer.status == 200:
+                database_outage.succeeded()
         finally:
             signals.request_finished.send(sender=self.__class__)
 
         content = answer.content()
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(content)))]
-        if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-            headers.append(("X-Content-Type-Options", "nosniff"))
+        headers += self._security_headers(environ)
         start_response(f"{answer.status} {_REASONS.get(answer.status, '')}".rstrip(), headers)
         return [content]
+
+    def _security_headers(self, environ: dict[str, Any]) -> list[tuple[str, str]]:
+        """What the header middleware of MIDDLEWARE add to an answer to this request.
+
+        They run, in their order, around an empty JSON answer to a bodiless copy of the
+        request, once per kind of request (only HSTS depends on it: whether the
+        request is secure); the headers they added are the intake's.
+        """
+        secure = _is_secure(environ)
+        headers = self._headers.get(secure)
+        if headers is None:
+            probe = WSGIRequest({**environ, "wsgi.input": io.BytesIO(b""), "CONTENT_LENGTH": "0"})
+
+            def empty_answer(request: HttpRequest) -> HttpResponse:
+                return HttpResponse(b"", content_type="application/json")
+
+            handler: Callable[[HttpRequest], Any] = empty_answer
+            for path in reversed([m for m in settings.MIDDLEWARE if m in HEADER_MIDDLEWARE]):
+                handler = import_string(path)(handler)
+            added = handler(probe).headers
+            headers = [
+                (k, v) for k, v in added.items() if k not in {"Content-Type", "Content-Length"}
+            ]
+            self._headers[secure] = headers
+        return headers
 
     @staticmethod
     def _reaches_view(environ: dict[str, Any]) -> bool:

@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from waba_portal.graph.webhooks import verify_subscription
+from waba_portal.guards import parse_id
 from waba_portal.webhooks import intake, selectors, services
 
 
@@ -96,12 +97,13 @@ def delivery_detail(request: HttpRequest, delivery_id: int) -> HttpResponse:
 @_staff_only
 @require_POST
 def delivery_replay(request: HttpRequest) -> HttpResponse:
-    ids = selectors.replay_selection(
-        delivery_id=request.POST.get("delivery_id", ""),
-        from_id=request.POST.get("from_id", ""),
-        to_id=request.POST.get("to_id", ""),
-        status=request.POST.get("status", ""),
-    )
+    given = {name: request.POST.get(name, "") for name in ("delivery_id", "from_id", "to_id")}
+    # An id that no row can have (not ASCII digits, or beyond 64 bits, which SQLite
+    # cannot even bind) refuses the replay instead of being skipped.
+    if any(text and parse_id(text) is None for text in given.values()):
+        ids = None
+    else:
+        ids = selectors.replay_selection(**given, status=request.POST.get("status", ""))
     if ids is None:
         messages.error(request, _("Give one delivery, or a range of ids (from and to), to replay."))
     else:

@@ -8,6 +8,7 @@ No HTTP here. Every public method takes the state lock (see ``base``); methods r
 
 - ``base``: the lock and ``@locked``, the tables, node ids, the clock, ``reset``
 - ``auth``: tokens, OAuth codes, the access check; ``events``: where webhooks go
+- ``users``: WhatsApp users as a business sees them (BSUIDs), the ``contacts`` entry
 - ``serialisation``: nodes as Graph shows them; ``query``: ``?fields=`` and paging
 - ``wabas``, ``phone_numbers``, ``registration``, ``phone_settings``, ``qr_codes``,
   ``templates``, ``media``, ``messages`` (outbound), ``inbound``: the Graph operations
@@ -34,10 +35,12 @@ from .seeding import SeedingMixin
 from .serialisation import LIMIT_TO_LEGACY, SerialisationMixin
 from .signup import SignupMixin
 from .templates import TEMPLATE_CATEGORIES, TEMPLATE_NAME_RE, VAR_RE, TemplatesMixin
+from .users import BSUID_RE, UsersMixin, bsuid
 from .values import country_of, split_e164
 from .wabas import WabasMixin
 
 __all__ = [
+    "BSUID_RE",
     "DEFAULT_MIME",
     "INBOUND_TYPES",
     "LIMIT_TO_LEGACY",
@@ -51,6 +54,7 @@ __all__ = [
     "VERTICALS",
     "State",
     "WebhookEvent",
+    "bsuid",
     "country_of",
     "demo_seed_spec",
     "paginate",
@@ -76,6 +80,7 @@ class State(
     WabasMixin,
     SerialisationMixin,
     AuthMixin,
+    UsersMixin,
     EventsMixin,
     StateBase,
 ):

@@ -39,6 +39,7 @@ from ..models import (
     Token,
     UploadSession,
     Waba,
+    WaUser,
 )
 from ..scheduler import Scheduler
 from .values import b64
@@ -120,6 +121,7 @@ class StateBase:
         self.uploads: dict[str, UploadSession] = {}
         self.upload_handles: dict[str, UploadSession] = {}
         self.windows: dict[tuple[str, str], float] = {}  # (phone id, wa_id) -> last inbound
+        self.wa_users: dict[tuple[str, str], WaUser] = {}  # (business id, wa_id) -> user
         self.send_times: dict[str, deque[float]] = {}
         self.pair_buckets: dict[tuple[str, str], tuple[float, float]] = {}
         self.codes_log: list[dict[str, Any]] = []

@@ -12,13 +12,23 @@ from .phone_numbers import PhoneNumbersMixin
 from .templates import TemplatesMixin
 from .values import digits
 
+# The fields ``POST /_mock/emit`` builds a value for (anything else needs a raw ``value``).
+EMIT_FIELDS = (
+    "account_update",
+    "phone_number_quality_update",
+    "phone_number_name_update",
+    "message_template_status_update",
+    "template_category_update",
+    "business_capability_update",
+    "account_review_update",
+)
+
 
 class ControlMixin(MessagesMixin, TemplatesMixin, PhoneNumbersMixin):
     @locked
     def emit(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Apply an account / quality / name / template / capability event and send it."""
         fld = spec.get("field")
-        value: dict[str, Any]
         if not fld:
             raise ValueError("emit needs a field")
         waba = self._find_waba(spec)
@@ -33,106 +43,131 @@ class ControlMixin(MessagesMixin, TemplatesMixin, PhoneNumbersMixin):
                 app_level=bool(spec.get("app_level")),
             )
             return {"field": fld, "raw": True}
-        if fld == "account_update":
-            return self._emit_account_update(spec, waba)
-        if fld == "phone_number_quality_update":
-            phone = self._find_phone(spec)
-            waba = self.wabas[phone.waba_id]
-            biz = self.businesses.get(waba.business_id)
-            event = str(spec.get("event") or "FLAGGED")
-            old = biz.messaging_limit if biz else "TIER_250"
-            new = str(spec.get("current_limit") or spec.get("new_limit") or old)
-            if biz:
-                biz.messaging_limit = new
-            if spec.get("quality_rating"):
-                phone.quality_rating = str(spec["quality_rating"])
-            elif event == "FLAGGED":
-                phone.quality_rating = "RED"
-            elif event == "UNFLAGGED":
-                phone.quality_rating = "GREEN"
-            if event == "THROUGHPUT_UPGRADE":
-                phone.throughput_level = "HIGH"
-                new = "TIER_UNLIMITED"
-            value = {
-                "display_phone_number": phone.e164_digits,
-                "event": event,
-                "old_limit": old,
-                "current_limit": new,
-                "max_daily_conversations_per_business": new,
-            }
-            self._emit(fld, value, waba=waba, phone=phone)
-            return {"field": fld, "value": value}
-        if fld == "phone_number_name_update":
-            phone = self._find_phone(spec)
-            decision = str(spec.get("decision") or "APPROVED").upper()
-            requested = str(
-                spec.get("requested_verified_name") or phone.new_display_name or phone.verified_name
-            )
-            self._name_decision(phone, decision, requested, spec.get("rejection_reason"))
-            return {"field": fld, "decision": decision}
-        if fld in ("message_template_status_update", "template_status"):
-            tpl = self._find_template(spec)
-            event = str(spec.get("event") or "APPROVED").upper()
-            extra: dict[str, Any] = {
-                k: spec[k] for k in ("other_info", "disable_info") if k in spec
-            }
-            self._set_template_status(tpl, event, str(spec.get("reason") or "NONE"), extra)
-            return {"field": "message_template_status_update", "status": tpl.status}
-        if fld == "template_category_update":
-            tpl = self._find_template(spec)
-            new_cat = str(spec.get("new_category") or "MARKETING").upper()
-            value = {
-                "message_template_id": int(tpl.id),
-                "message_template_name": tpl.name,
-                "message_template_language": tpl.language,
-            }
-            if spec.get("impending"):
-                value.update(
-                    {
-                        "correct_category": new_cat,
-                        "new_category": tpl.category,
-                        "category_update_timestamp": int(self._now() + 86400),
-                    }
-                )
-            else:
-                value.update({"previous_category": tpl.category, "new_category": new_cat})
-                tpl.previous_category, tpl.category = tpl.category, new_cat
-            self._emit(fld, value, waba=self.wabas.get(tpl.waba_id))
-            return {"field": fld, "value": value}
-        if fld == "business_capability_update":
-            if waba is None:
-                raise ValueError("business_capability_update needs waba_id")
-            biz = self.businesses.get(waba.business_id)
-            value = {
-                k: spec[k]
-                for k in (
-                    "max_daily_conversation_per_phone",
-                    "max_phone_numbers_per_business",
-                    "max_phone_numbers_per_waba",
-                    "max_daily_conversations_per_business",
-                )
-                if k in spec
-            }
-            if not value:
-                value = {
-                    "max_daily_conversations_per_business": "TIER_10K",
-                    "max_phone_numbers_per_business": 20,
+        if fld == "template_status":  # an older alias
+            fld = "message_template_status_update"
+        if fld not in EMIT_FIELDS:
+            raise ValueError(f"unknown field {fld!r}; pass value={{...}} to send it raw")
+        handler = getattr(self, f"_emit_{fld}")
+        return dict(handler(spec, waba))
+
+    def _emit_phone_number_quality_update(
+        self, spec: dict[str, Any], waba: Waba | None
+    ) -> dict[str, Any]:
+        fld = "phone_number_quality_update"
+        phone = self._find_phone(spec)
+        waba = self.wabas[phone.waba_id]
+        biz = self.businesses.get(waba.business_id)
+        event = str(spec.get("event") or "FLAGGED")
+        old = biz.messaging_limit if biz else "TIER_250"
+        new = str(spec.get("current_limit") or spec.get("new_limit") or old)
+        if biz:
+            biz.messaging_limit = new
+        if spec.get("quality_rating"):
+            phone.quality_rating = str(spec["quality_rating"])
+        elif event == "FLAGGED":
+            phone.quality_rating = "RED"
+        elif event == "UNFLAGGED":
+            phone.quality_rating = "GREEN"
+        if event == "THROUGHPUT_UPGRADE":
+            phone.throughput_level = "HIGH"
+            new = "TIER_UNLIMITED"
+        value = {
+            "display_phone_number": phone.e164_digits,
+            "event": event,
+            "old_limit": old,
+            "current_limit": new,
+            "max_daily_conversations_per_business": new,
+        }
+        self._emit(fld, value, waba=waba, phone=phone)
+        return {"field": fld, "value": value}
+
+    def _emit_phone_number_name_update(
+        self, spec: dict[str, Any], waba: Waba | None
+    ) -> dict[str, Any]:
+        phone = self._find_phone(spec)
+        decision = str(spec.get("decision") or "APPROVED").upper()
+        requested = str(
+            spec.get("requested_verified_name") or phone.new_display_name or phone.verified_name
+        )
+        self._name_decision(phone, decision, requested, spec.get("rejection_reason"))
+        return {"field": "phone_number_name_update", "decision": decision}
+
+    def _emit_message_template_status_update(
+        self, spec: dict[str, Any], waba: Waba | None
+    ) -> dict[str, Any]:
+        tpl = self._find_template(spec)
+        event = str(spec.get("event") or "APPROVED").upper()
+        extra: dict[str, Any] = {k: spec[k] for k in ("other_info", "disable_info") if k in spec}
+        self._set_template_status(tpl, event, str(spec.get("reason") or "NONE"), extra)
+        return {"field": "message_template_status_update", "status": tpl.status}
+
+    def _emit_template_category_update(
+        self, spec: dict[str, Any], waba: Waba | None
+    ) -> dict[str, Any]:
+        fld = "template_category_update"
+        tpl = self._find_template(spec)
+        new_cat = str(spec.get("new_category") or "MARKETING").upper()
+        value: dict[str, Any] = {
+            "message_template_id": int(tpl.id),
+            "message_template_name": tpl.name,
+            "message_template_language": tpl.language,
+        }
+        if spec.get("impending"):
+            value.update(
+                {
+                    "correct_category": new_cat,
+                    "new_category": tpl.category,
+                    "category_update_timestamp": int(self._now() + 86400),
                 }
-            if biz and value.get("max_daily_conversations_per_business"):
-                biz.messaging_limit = str(value["max_daily_conversations_per_business"])
-            if biz and value.get("max_phone_numbers_per_business"):
-                biz.max_phone_numbers = int(value["max_phone_numbers_per_business"])
-            self._emit(fld, value, waba=waba)
-            return {"field": fld, "value": value}
-        if fld == "account_review_update":
-            if waba is None:
-                raise ValueError("account_review_update needs waba_id")
-            decision = str(spec.get("decision") or "APPROVED").upper()
-            if decision in ("APPROVED", "REJECTED", "PENDING"):
-                waba.account_review_status = decision
-            self._emit(fld, {"decision": decision}, waba=waba)
-            return {"field": fld, "decision": decision}
-        raise ValueError(f"unknown field {fld!r}; pass value={{...}} to send it raw")
+            )
+            tpl.correct_category = new_cat
+        else:
+            value.update({"previous_category": tpl.category, "new_category": new_cat})
+            tpl.previous_category, tpl.category = tpl.category, new_cat
+            tpl.correct_category = None
+        self._emit(fld, value, waba=self.wabas.get(tpl.waba_id))
+        return {"field": fld, "value": value}
+
+    def _emit_business_capability_update(
+        self, spec: dict[str, Any], waba: Waba | None
+    ) -> dict[str, Any]:
+        fld = "business_capability_update"
+        if waba is None:
+            raise ValueError("business_capability_update needs waba_id")
+        biz = self.businesses.get(waba.business_id)
+        value: dict[str, Any] = {
+            k: spec[k]
+            for k in (
+                "max_daily_conversation_per_phone",
+                "max_phone_numbers_per_business",
+                "max_phone_numbers_per_waba",
+                "max_daily_conversations_per_business",
+            )
+            if k in spec
+        }
+        if not value:
+            value = {
+                "max_daily_conversations_per_business": "TIER_10K",
+                "max_phone_numbers_per_business": 20,
+            }
+        if biz and value.get("max_daily_conversations_per_business"):
+            biz.messaging_limit = str(value["max_daily_conversations_per_business"])
+        if biz and value.get("max_phone_numbers_per_business"):
+            biz.max_phone_numbers = int(value["max_phone_numbers_per_business"])
+        self._emit(fld, value, waba=waba)
+        return {"field": fld, "value": value}
+
+    def _emit_account_review_update(
+        self, spec: dict[str, Any], waba: Waba | None
+    ) -> dict[str, Any]:
+        fld = "account_review_update"
+        if waba is None:
+            raise ValueError("account_review_update needs waba_id")
+        decision = str(spec.get("decision") or "APPROVED").upper()
+        if decision in ("APPROVED", "REJECTED", "PENDING"):
+            waba.account_review_status = decision
+        self._emit(fld, {"decision": decision}, waba=waba)
+        return {"field": fld, "decision": decision}
 
     def _emit_account_update(self, spec: dict[str, Any], waba: Waba | None) -> dict[str, Any]:
         event = str(spec.get("event") or "").upper()
@@ -177,6 +212,8 @@ class ControlMixin(MessagesMixin, TemplatesMixin, PhoneNumbersMixin):
             }
             if event == "PARTNER_REMOVED" and self.config.app_id in waba.partner_app_ids:
                 waba.partner_app_ids.remove(self.config.app_id)
+            if event == "MM_LITE_TERMS_SIGNED":
+                waba.mm_lite_onboarded = True
         elif event == "ACCOUNT_OFFBOARDED" or event == "PARTNER_APP_UNINSTALLED":
             waba.subscriptions.pop(self.config.app_id, None)
         for key in ("disconnection_info", "violation_info", "ban_info", "waba_info"):
@@ -276,4 +313,5 @@ class ControlMixin(MessagesMixin, TemplatesMixin, PhoneNumbersMixin):
                 {"phone_number_id": p, "wa_id": w, "last_inbound": t}
                 for (p, w), t in self.windows.items()
             ],
+            "users": [as_dict(u) for u in self.wa_users.values()],
         }

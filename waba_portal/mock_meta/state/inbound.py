@@ -1,4 +1,12 @@
-"""Messages from customers, injected through the control API and sent on as webhooks."""
+"""Messages from customers, injected through the control API and sent on as webhooks.
+
+``POST /_mock/inbound`` takes ``phone_number_id`` (or ``to``), ``from`` (the user's number),
+``name``, ``type`` and the type's payload, ``reply_to``/``context``, ``referral``, and for the
+simulated user (see ``users``): ``username``, ``hide_wa_id`` (with a username: no ``wa_id``
+and no ``from``), ``parent_user_id`` (true derives one) and ``user_id`` (a BSUID to use).
+A ``system`` message without a payload announces that the user changed number to
+``new_wa_id``; it carries the new number and the new ``user_id``.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +14,12 @@ import base64
 import os
 from typing import Any
 
-from ..models import Message
+from ..models import Message, WaUser
 from .base import locked
 from .events import EventsMixin
 from .media import MediaMixin
 from .messages import MEDIA_TYPES
+from .users import UsersMixin
 from .values import digits
 
 INBOUND_TYPES = (
@@ -34,7 +43,7 @@ DEFAULT_MIME = {
 }
 
 
-class InboundMixin(MediaMixin, EventsMixin):
+class InboundMixin(MediaMixin, UsersMixin, EventsMixin):
     @locked
     def inbound(self, spec: dict[str, Any]) -> dict[str, Any]:
         phone_id = spec.get("phone_number_id") or spec.get("to")
@@ -46,7 +55,10 @@ class InboundMixin(MediaMixin, EventsMixin):
         if phone is None:
             raise ValueError("inbound needs an existing phone_number_id (or to=<number>)")
         wa_id = digits(spec.get("from") or spec.get("wa_id") or "16505551234")
-        name = spec.get("name") or spec.get("profile_name") or "Customer"
+        waba = self.wabas[phone.waba_id]
+        user = self._wa_user(waba.business_id, wa_id)
+        self._apply_user_spec(user, spec)
+        user.name = str(spec.get("name") or spec.get("profile_name") or user.name or "Customer")
         mtype = str(spec.get("type") or ("text" if "text" in spec or "body" in spec else ""))
         if mtype not in INBOUND_TYPES:
             raise ValueError(f"type must be one of {INBOUND_TYPES}")
@@ -58,6 +70,8 @@ class InboundMixin(MediaMixin, EventsMixin):
             "timestamp": str(int(ts)),
             "type": mtype,
         }
+        if user.hide_wa_id and mtype != "system":
+            del message["from"]  # the user keeps the number from businesses
         body = spec.get(mtype, spec.get("body"))
         if mtype == "text":
             message["text"] = body if isinstance(body, dict) else {"body": str(body or "")}
@@ -92,7 +106,7 @@ class InboundMixin(MediaMixin, EventsMixin):
             message["contacts"] = body or [
                 {
                     "name": {"formatted_name": "Jane Doe", "first_name": "Jane"},
-                    "phones": [{"phone": "+16505550000", "wa_id": "16505550000", "type": "MOBILE"}],
+                    "phones": [{"phone": "+16505550000", "wa_id": "16505550000", "type": "HOME"}],
                 }
             ]
         elif mtype == "interactive":
@@ -122,11 +136,7 @@ class InboundMixin(MediaMixin, EventsMixin):
                 ],
             }
         elif mtype == "system":
-            message["system"] = body or {
-                "body": "User changed number",
-                "wa_id": wa_id,
-                "type": "user_changed_number",
-            }
+            message["system"] = body or self._number_change(user, spec)
         elif mtype == "unsupported":
             message["errors"] = [
                 {
@@ -148,8 +158,8 @@ class InboundMixin(MediaMixin, EventsMixin):
             "messaging_product": "whatsapp",
             "metadata": self._metadata(phone),
         }
-        if mtype != "system":
-            value["contacts"] = [{"profile": {"name": name}, "wa_id": wa_id}]
+        if mtype != "system":  # a system message has no contacts (NOTES §5)
+            value["contacts"] = [self._contact(user, phone)]
         value["messages"] = [message]
         self.windows[(phone.id, wa_id)] = max(ts, self.windows.get((phone.id, wa_id), 0))
         self.messages[mid] = Message(
@@ -163,11 +173,33 @@ class InboundMixin(MediaMixin, EventsMixin):
             timestamp=ts,
         )
         self.message_order.append(mid)
-        self._emit("messages", value, waba=self.wabas.get(phone.waba_id), phone=phone)
+        self._emit("messages", value, waba=waba, phone=phone)
         return {
             "message_id": mid,
             "wa_id": wa_id,
+            "user_id": user.user_id,
             "phone_number_id": phone.id,
             "waba_id": phone.waba_id,
             "message": message,
         }
+
+    def _number_change(self, user: WaUser, spec: dict[str, Any]) -> dict[str, Any]:
+        """The ``system`` object announcing that ``user`` changed number."""
+        new_wa_id = digits(spec.get("new_wa_id")) or _another_number(user.wa_id)
+        if new_wa_id == user.wa_id:
+            raise ValueError("new_wa_id must differ from the user's number")
+        moved = self._user_moved(user, new_wa_id)
+        system: dict[str, Any] = {
+            "body": f"User {user.name} changed from {user.wa_id} to {new_wa_id}",
+            "wa_id": new_wa_id,
+            "type": "user_changed_number",
+            "user_id": moved.user_id,
+        }
+        if moved.parent_user_id:
+            system["parent_user_id"] = moved.parent_user_id
+        return system
+
+
+def _another_number(wa_id: str) -> str:
+    last = int(wa_id[-1]) if wa_id[-1:].isdigit() else 0
+    return wa_id[:-1] + str((last + 1) % 10)

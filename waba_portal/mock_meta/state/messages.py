@@ -14,6 +14,7 @@ from .auth import AuthMixin
 from .base import locked
 from .events import EventsMixin
 from .templates import VAR_RE
+from .users import UsersMixin
 from .values import digits
 
 OUTBOUND_TYPES = [
@@ -32,7 +33,7 @@ OUTBOUND_TYPES = [
 MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
 
 
-class MessagesMixin(AuthMixin, EventsMixin):
+class MessagesMixin(AuthMixin, UsersMixin, EventsMixin):
     def _check_rate(self, phone: PhoneNumber, wa_id: str) -> None:
         now = time.monotonic()
         times = self.send_times.setdefault(phone.id, deque())
@@ -291,9 +292,13 @@ class MessagesMixin(AuthMixin, EventsMixin):
         if failure is not None:
             item["errors"] = [failure.webhook_error()]
             msg.error = item["errors"][0]
-        value = {
+        waba = self.wabas.get(phone.waba_id)
+        value: dict[str, Any] = {
             "messaging_product": "whatsapp",
             "metadata": self._metadata(phone),
-            "statuses": [item],
         }
-        self._emit("messages", value, waba=self.wabas.get(phone.waba_id), phone=phone)
+        if waba is not None:  # the recipient, as on inbound messages (NOTES §10)
+            user = self._wa_user(waba.business_id, msg.wa_id)
+            value["contacts"] = [self._contact(user, phone, status=status)]
+        value["statuses"] = [item]
+        self._emit("messages", value, waba=waba, phone=phone)

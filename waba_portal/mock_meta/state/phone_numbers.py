@@ -11,7 +11,7 @@ from ..errors import GraphError, invalid_param, require
 from ..models import PhoneNumber, Token, Waba
 from .auth import AuthMixin
 from .base import locked
-from .events import EventsMixin
+from .events import EventsMixin, override_params
 from .query import paginate, select_fields
 from .registration import PIN_RE
 from .serialisation import SerialisationMixin
@@ -150,11 +150,29 @@ class PhoneNumbersMixin(SerialisationMixin, AuthMixin, EventsMixin):
                 raise invalid_param("search_visibility must be VISIBLE or HIDDEN")
             phone.search_visibility = str(params["search_visibility"])
         if "webhook_configuration" in params:
-            conf = params["webhook_configuration"]
-            if not isinstance(conf, dict) or "override_callback_uri" not in conf:
-                raise invalid_param("webhook_configuration.override_callback_uri is required")
-            phone.webhook_override = {k: str(v) for k, v in conf.items()}
+            override = self._phone_override_params(params)
+            phone.webhook_override = (
+                {"override_callback_uri": override[0], "verify_token": override[1]}
+                if override
+                else None
+            )
         return {"success": True}
+
+    @locked
+    def phone_override(
+        self, tok: Token, phone_id: str, params: dict[str, Any]
+    ) -> tuple[str, str] | None:
+        """Check an update's ``webhook_configuration``: the override it asks for."""
+        self._phone_for(tok, phone_id, "whatsapp_business_management")
+        if "webhook_configuration" not in params:
+            return None
+        return self._phone_override_params(params)
+
+    def _phone_override_params(self, params: dict[str, Any]) -> tuple[str, str] | None:
+        conf = params["webhook_configuration"]
+        if not isinstance(conf, dict) or "override_callback_uri" not in conf:
+            raise invalid_param("webhook_configuration.override_callback_uri is required")
+        return override_params(conf.get("override_callback_uri"), conf.get("verify_token"))
 
     def _schedule_name_review(self, phone: PhoneNumber) -> None:
         delay = self.config.name_review_delay

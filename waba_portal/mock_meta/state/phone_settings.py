@@ -52,7 +52,8 @@ class PhoneSettingsMixin(MediaMixin):
             },
             "storage_configuration": {"status": "default"},
             "payload_encryption": {"status": "disabled"},
-            "user_identity_change": {"enabled": False},
+            # The answer's shape, not the POST body's {enabled} (NOTES §10, PYWA 4.5).
+            "user_identity_change": {"enable_identity_key_check": False},
         }
         for key, value in phone.settings.items():
             out[key] = value
@@ -84,6 +85,11 @@ class PhoneSettingsMixin(MediaMixin):
                 else "default",
                 "data_localization_region": value.get("region"),
             }
+        elif key == "user_identity_change":
+            enabled = value.get("enabled")
+            if not isinstance(enabled, bool):
+                raise invalid_param("user_identity_change.enabled must be a boolean")
+            value = {"enable_identity_key_check": enabled}
         elif key == "calling":
             value = {"status": "disabled", "ip_addresses": {"default": []}, **value}
             value["status"] = str(value["status"]).lower()

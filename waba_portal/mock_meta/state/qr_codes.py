@@ -37,11 +37,12 @@ class QrCodesMixin(AuthMixin):
 
     @locked
     def qr_get(self, tok: Token, phone_id: str, code: str) -> dict[str, Any]:
+        """One code, in the list's ``data`` wrapper (SPEC getIndividualQrCode, NOTES §10)."""
         phone = self._phone_for(tok, phone_id)
         qr = self.qr_codes.get(code)
         if qr is None or qr.phone_number_id != phone.id:
             raise not_found(code)
-        return self._qr_dict(qr)
+        return {"data": [self._qr_dict(qr)]}
 
     @locked
     def qr_upsert(self, tok: Token, phone_id: str, params: dict[str, Any]) -> dict[str, Any]:

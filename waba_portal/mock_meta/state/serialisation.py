@@ -100,6 +100,8 @@ class SerialisationMixin(StateBase):
             "messaging_limit_tier": LIMIT_TO_LEGACY.get(limit, limit),
             "is_enabled_for_insights": True,
             "marketing_messages_lite_api_status": "INELIGIBLE",
+            "marketing_messages_onboarding_status": self._mm_onboarding_status(waba),
+            "disable_marketing_messages_on_cloud_api": waba.disable_marketing_messages_on_cloud_api,
             "purchase_order_number": None,
             "subscribed_apps": {"data": self._subscriptions_list(waba)},
             "phone_numbers": {
@@ -157,9 +159,16 @@ class SerialisationMixin(StateBase):
                 if phone.last_onboarded_time
                 else None
             ),
-            "conversational_automation": {"enable_welcome_message": False},
+            # An object with the number's id (NOTES §10, PYWA 4.5 ConversationalAutomation).
+            "conversational_automation": {"id": phone.id, **phone.conversational_automation},
             "eligibility_for_api_business_global_search": "NON_ELIGIBLE_UNDEFINED_COUNTRY",
             "certificate": b64(f"cert:{phone.id}:{phone.verified_name}".encode()),
+            # The certificate for an approved new display name, until it is registered.
+            "new_certificate": (
+                b64(f"cert:{phone.id}:{phone.new_display_name}".encode())
+                if phone.new_display_name and phone.new_name_status == "APPROVED"
+                else None
+            ),
             "unified_cert_status": None,
         }
 
@@ -188,7 +197,21 @@ class SerialisationMixin(StateBase):
             "quality_score": {"score": t.quality_score, "date": int(t.created_at)},
             "message_send_ttl_seconds": t.message_send_ttl_seconds,
             "sub_category": None,
+            "correct_category": t.correct_category,
+            "library_template_name": t.library_template_name,
+            "cta_url_link_tracking_opted_out": t.cta_url_link_tracking_opted_out,
+            "degrees_of_freedom_spec": t.degrees_of_freedom_spec,
         }
+
+    def _mm_onboarding_status(self, waba: Waba) -> str:
+        """Where the WABA stands with Marketing Messages (MM Lite) onboarding."""
+        if waba.mm_lite_onboarded:
+            return "ONBOARDED"
+        if waba.status != "ACTIVE" or waba.ban_state == "DISABLE" or waba.restrictions:
+            return "INELIGIBLE_INACTIVE_OR_RESTRICTED"
+        if not waba.payment_method:
+            return "PENDING_VALID_PAYMENT_METHOD"
+        return "ELIGIBLE"
 
     def _subscriptions_list(self, waba: Waba) -> list[dict[str, Any]]:
         out = []

@@ -152,13 +152,45 @@ class TemplatesMixin(SerialisationMixin, AuthMixin, EventsMixin):
         ]
         result = paginate(selected, params, url)
         if params.get("summary"):
-            names = {t.name for t in self.templates.values() if t.waba_id == waba.id}
-            result["summary"] = {
-                "total_count": len(items),
-                "message_template_count": len(names),
-                "message_template_limit": self.config.template_limit,
-            }
+            result["summary"] = self._templates_summary(waba.id, items, params["summary"])
         return result
+
+    SUMMARY_FIELDS = (
+        "total_count",
+        "message_template_count",
+        "message_template_limit",
+        "are_translations_complete",
+    )
+
+    def _templates_summary(
+        self, waba_id: str, items: list[Template], wanted: Any
+    ) -> dict[str, Any]:
+        """The edge's ``summary``: the fields asked for (``summary=total_count,...``), or
+        ``total_count`` for ``summary=true``, as Graph edges answer."""
+        raw = ",".join(wanted) if isinstance(wanted, list) else str(wanted)
+        names = [n.strip() for n in raw.split(",") if n.strip()]
+        if names in (["true"], ["1"]) or wanted is True:
+            names = ["total_count"]
+        unknown = [n for n in names if n not in self.SUMMARY_FIELDS]
+        if unknown:
+            raise GraphError(
+                100,
+                f"Tried accessing nonexisting field ({unknown[0]}) in the summary",
+                message=f"(#100) Tried accessing nonexisting summary field ({unknown[0]})",
+            )
+        mine = [t for t in self.templates.values() if t.waba_id == waba_id]
+        languages = {t.language for t in mine}
+        by_name: dict[str, set[str]] = {}
+        for t in mine:
+            by_name.setdefault(t.name, set()).add(t.language)
+        values: dict[str, Any] = {
+            "total_count": len(items),
+            "message_template_count": len(by_name),
+            "message_template_limit": self.config.template_limit,
+            # Every template exists in every language the WABA writes templates in.
+            "are_translations_complete": all(langs == languages for langs in by_name.values()),
+        }
+        return {n: values[n] for n in names}
 
     @locked
     def template_create(self, tok: Token, waba_id: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -200,6 +232,7 @@ class TemplatesMixin(SerialisationMixin, AuthMixin, EventsMixin):
             )
         fmt = str(params.get("parameter_format") or "POSITIONAL").upper()
         ttl = params.get("message_send_ttl_seconds")
+        library = params.get("library_template_name")
         tpl = Template(
             id=self._new_id(),
             waba_id=waba.id,
@@ -209,8 +242,10 @@ class TemplatesMixin(SerialisationMixin, AuthMixin, EventsMixin):
             components=components,
             parameter_format=fmt,
             message_send_ttl_seconds=int(ttl) if ttl is not None else None,
+            library_template_name=str(library) if library else None,
             created_at=self._now(),
         )
+        self._set_template_options(tpl, params)
         self.templates[tpl.id] = tpl
         if category in self.config.auto_approve_categories:
             tpl.status = "APPROVED"
@@ -312,10 +347,25 @@ class TemplatesMixin(SerialisationMixin, AuthMixin, EventsMixin):
             tpl.previous_category, tpl.category = tpl.category, category
         if "message_send_ttl_seconds" in params:
             tpl.message_send_ttl_seconds = int(params["message_send_ttl_seconds"])
+        self._set_template_options(tpl, params)
         tpl.status = "PENDING"
         tpl.rejected_reason = "NONE"
         self._schedule_review(tpl)
-        return {"success": True}
+        # The live API names the template it edited (NOTES §10, PYWA 4.5 UpdatedTemplate).
+        return {"success": True, "id": tpl.id, "name": tpl.name, "category": tpl.category}
+
+    def _set_template_options(self, tpl: Template, params: dict[str, Any]) -> None:
+        """The options a create or an edit may carry beside the content."""
+        if "cta_url_link_tracking_opted_out" in params:
+            opted_out = params["cta_url_link_tracking_opted_out"]
+            if not isinstance(opted_out, bool):
+                raise invalid_param("cta_url_link_tracking_opted_out must be a boolean")
+            tpl.cta_url_link_tracking_opted_out = opted_out
+        if "degrees_of_freedom_spec" in params:
+            spec = params["degrees_of_freedom_spec"]
+            if not isinstance(spec, dict):
+                raise invalid_param("degrees_of_freedom_spec must be an object")
+            tpl.degrees_of_freedom_spec = spec
 
     @locked
     def template_delete(self, tok: Token, waba_id: str, params: dict[str, Any]) -> dict[str, Any]:

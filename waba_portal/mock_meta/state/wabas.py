@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
@@ -10,6 +9,7 @@ from ..errors import GraphError, invalid_param, not_found, require
 from ..models import Subscription, Token
 from .auth import AuthMixin
 from .base import locked
+from .events import override_params
 from .query import paginate, select_fields
 from .serialisation import SerialisationMixin
 
@@ -40,23 +40,24 @@ class WabasMixin(SerialisationMixin, AuthMixin):
         return {"data": self._subscriptions_list(waba)}
 
     @locked
+    def subscribe_override(
+        self, tok: Token, waba_id: str, params: dict[str, Any]
+    ) -> tuple[str, str] | None:
+        """Check a subscribe request; the override (URL, verify token) it asks for."""
+        self._waba_for(tok, waba_id, "whatsapp_business_management")
+        return override_params(params.get("override_callback_uri"), params.get("verify_token"))
+
+    @locked
     def subscribe(self, tok: Token, waba_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Subscribe the app; an override must have passed its verification GET first."""
         waba = self._waba_for(tok, waba_id, "whatsapp_business_management")
-        uri = params.get("override_callback_uri")
-        verify = params.get("verify_token")
-        if uri is not None:
-            uri = str(uri)
-            if not re.match(r"^https?://", uri):
-                raise GraphError(
-                    100, "Webhook callback URL is not reachable or invalid", http_status=422
-                )
-            if not verify:
-                raise invalid_param("verify_token is required with override_callback_uri")
+        override = override_params(params.get("override_callback_uri"), params.get("verify_token"))
+        uri, verify = override if override else (None, None)
         waba.subscriptions[self.config.app_id] = Subscription(
             app_id=self.config.app_id,
             app_name=self.config.app_name,
             override_callback_uri=uri,
-            verify_token=str(verify) if verify else None,
+            verify_token=verify,
         )
         result: dict[str, Any] = {"success": True}
         if uri:

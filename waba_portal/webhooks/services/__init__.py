@@ -8,16 +8,22 @@
   routed to tenants and handed to the handlers registered in
   ``waba_portal.webhooks.registry``; each change records its outcome, and failures
   are retried with backoff, then become dead letters.
-- :mod:`.drain`: the draining task's loop, and the guard that turns a delivery which
-  breaks its whole batch into a dead letter.
-- :mod:`.replay` (staff) and :mod:`.sweep` (beat): deliveries queued again.
+- :mod:`.drain`: the draining task's loop (it holds the kick flag while it runs), and
+  the guard that turns a delivery which breaks its whole batch into a dead letter and
+  replaces a lost database link once.
+- :mod:`.replay` (staff) and :mod:`.sweep` (beat): deliveries queued again; the sweeper
+  kicks a drain for deliveries nobody has taken a few seconds after they were due.
 
 Callers import from this package; the modules are its layout, not its interface.
 """
 
-from waba_portal.webhooks.services.dispatch import ProcessReport, deliveries_process
+from waba_portal.webhooks.services.dispatch import (
+    ProcessReport,
+    database_link_lost,
+    deliveries_process,
+)
 from waba_portal.webhooks.services.drain import deliveries_drain, deliveries_process_guarded
-from waba_portal.webhooks.services.kick import KICK_KEY, kick_flag, processing_kick
+from waba_portal.webhooks.services.kick import KICK_KEY, Outage, kick_flag, processing_kick
 from waba_portal.webhooks.services.replay import deliveries_replay
 from waba_portal.webhooks.services.storage import (
     SIGNATURE_FAILURES_KEY,
@@ -29,7 +35,9 @@ from waba_portal.webhooks.services.sweep import deliveries_sweep
 __all__ = [
     "KICK_KEY",
     "SIGNATURE_FAILURES_KEY",
+    "Outage",
     "ProcessReport",
+    "database_link_lost",
     "deliveries_drain",
     "deliveries_process",
     "deliveries_process_guarded",

@@ -15,20 +15,22 @@ import json
 import logging
 import traceback
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Tenant
 from accounts.tenancy import tenant_scope
 from waba_portal.graph.webhooks import WebhookEvent, WebhookPayloadError, iter_events
+from waba_portal.guards import storable
 from waba_portal.task_retry import TaskRetryPolicy
 from waba_portal.webhooks.models import (
     FINAL_CHANGE_STATUSES,
@@ -95,6 +97,34 @@ def retry_policy() -> TaskRetryPolicy:
     )
 
 
+class DatabaseLinkLost(OperationalError):
+    """The link to PostgreSQL broke under a batch (a terminated backend, a restart or
+    failover, a cut network): its transaction is gone and nothing of it was written.
+
+    Not the deliveries' fault nor their handlers': the drain processes the batch again
+    on a new connection (:func:`~waba_portal.webhooks.services.drain.deliveries_process_guarded`).
+    """
+
+
+def database_link_lost() -> bool:
+    """Whether the connection to PostgreSQL is gone: closed under us, or dropped."""
+    raw = connection.connection
+    return raw is None or bool(getattr(raw, "closed", False))
+
+
+@contextmanager
+def _link_watched() -> Iterator[None]:
+    """Inside a transaction: a database error on a link that is gone becomes
+    :class:`DatabaseLinkLost`. It must be told here, before the transaction's end
+    replaces the dead link with a new one (Django reconnects when its rollback fails)."""
+    try:
+        yield
+    except (InterfaceError, OperationalError) as exc:
+        if isinstance(exc, DatabaseLinkLost) or not database_link_lost():
+            raise
+        raise DatabaseLinkLost(error_summary(exc)) from exc
+
+
 def error_summary(exc: BaseException) -> str:
     """What staff read first: the kind of error and its first line."""
     first = str(exc).strip().splitlines()[:1]
@@ -109,13 +139,13 @@ def deliveries_process(
     With ``force`` (replay), the given deliveries are processed whatever their state
     and every change runs again; handlers are idempotent, so the end state is the same.
     Without a registered tenant router this raises ``TenantRouterMissing`` (and
-    nothing is written).
+    nothing is written). A lost database link raises :class:`DatabaseLinkLost`.
     """
     limit = limit or settings.WEBHOOK_BATCH_SIZE
     report = ProcessReport()
     now = timezone.now()
     ids = list(delivery_ids or [])
-    with transaction.atomic():
+    with transaction.atomic(), _link_watched():
         locked = WebhookDelivery.objects.select_for_update(skip_locked=True)
         batch: list[WebhookDelivery] = []
         # One query per kind of due delivery, each an index scan of the open-deliveries
@@ -177,7 +207,8 @@ def deliveries_process(
 def _split(delivery: WebhookDelivery) -> list[_ChangeWork]:
     """The changes of a delivery with their parsed events; raises WebhookPayloadError."""
     try:
-        data = json.loads(bytes(delivery.body))
+        # Kept byte for byte in the delivery; what the handlers store must be storable.
+        data = storable(json.loads(bytes(delivery.body)))
     except ValueError as exc:
         raise WebhookPayloadError(f"payload is not JSON: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("entry"), list):
@@ -246,6 +277,8 @@ def _run_handlers(tenant: Tenant, fld: str, works: list[_ChangeWork]) -> None:
         except SoftTimeLimitExceeded:
             raise
         except Exception:
+            if database_link_lost():
+                raise  # not the handlers' failure: nothing more can run on this link
             if len(works) == 1:
                 works[0].status = ChangeStatus.FAILED
                 works[0].error = _describe_failure()
@@ -258,6 +291,8 @@ def _run_handlers(tenant: Tenant, fld: str, works: list[_ChangeWork]) -> None:
                 except SoftTimeLimitExceeded:
                     raise
                 except Exception:
+                    if database_link_lost():
+                        raise
                     w.status, w.error = ChangeStatus.FAILED, _describe_failure()
                 else:
                     w.status = ChangeStatus.PROCESSED

@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from waba_portal.webhooks.models import DeliveryStatus, WebhookDelivery
-from waba_portal.webhooks.services.kick import processing_kick
+from waba_portal.webhooks.services.kick import Outage, processing_kick
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,8 @@ def _insert_delivery(body: bytes, digest: str) -> tuple[Any, ...] | None:
     connection health check (a ``SELECT 1`` round trip, a third of the cost of a
     webhook POST here) and recovers from a stale connection itself. If the first
     attempt did commit before its connection died, the second finds the body stored and
-    reports a duplicate; the delivery is then processed by the sweeper.
+    reports a duplicate; the delivery is then processed by the sweeper. One retry only:
+    a longer PostgreSQL outage is answered 500, and Meta delivers the POST again.
     """
     table = WebhookDelivery._meta.db_table
     sql = (
@@ -57,25 +58,45 @@ def _insert_delivery(body: bytes, digest: str) -> tuple[Any, ...] | None:
     params: list[Any] = [timezone.now(), body, digest, str(DeliveryStatus.RECEIVED)]
     if not connection.in_atomic_block:
         connection.health_check_done = True  # type: ignore[attr-defined]
-    for attempt in (1, 2):
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                return cursor.fetchone()  # type: ignore[no-any-return]
-        except (InterfaceError, OperationalError):
-            if attempt == 2 or connection.in_atomic_block:
-                raise
-            logger.warning("database connection was stale; storing the delivery again")
-            connection.close()
-    return None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()  # type: ignore[no-any-return]
+    except (InterfaceError, OperationalError):
+        if connection.in_atomic_block:
+            raise
+        connection.close()
+    # Once more, on a new connection. If that fails too, PostgreSQL is down rather than
+    # this connection stale: the intake answers 500 and says so once per outage.
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    logger.warning("database connection was stale; the delivery was stored on a new one")
+    return row  # type: ignore[no-any-return]
 
 
 def signature_failure_count(*, reason: str) -> None:
-    """Count a POST refused for its signature (nothing of it is stored); staff see the counts."""
+    """Count a POST refused for its signature (nothing of it is stored); staff see the counts.
+
+    The counters live in the cache (Redis). Counting never changes the answer: with the
+    cache unreachable the refusal is still answered 401/403, and only logged.
+    """
+    logger.warning("webhook refused: signature %s", reason)
     key = SIGNATURE_FAILURES_KEY.format(reason=reason)
     try:
-        cache.incr(key)
-    except ValueError:
-        cache.add(key, 0, timeout=None)
-        cache.incr(key)
-    logger.warning("webhook refused: signature %s", reason)
+        try:
+            cache.incr(key)
+        except ValueError:  # the first of its kind
+            cache.add(key, 0, timeout=None)
+            cache.incr(key)
+    except Exception:
+        refusal_counter_outage.failed()
+    else:
+        refusal_counter_outage.succeeded()
+
+
+refusal_counter_outage = Outage(
+    "could not count a refused webhook signature: the cache is unreachable",
+    "refused webhook signatures are counted again",
+    log=logger,
+)
