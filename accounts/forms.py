@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import available_timezones
 
 from django import forms
 from django.conf import settings
@@ -122,6 +123,12 @@ class TeamMemberForm(forms.Form):
 class ProfileForm(forms.Form):
     full_name = forms.CharField(label=_("Your name"), max_length=150, required=False)
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        help_text=_("Dates and times on every page are shown in this time zone."),
+        choices=lambda: [(z, z) for z in sorted(available_timezones())],
+        required=False,
+    )
 
 
 class TwoFactorCodeForm(forms.Form):

@@ -47,6 +47,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("e-mail address"), unique=True)
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
+    # An IANA name ("Europe/Berlin"); blank means settings.TIME_ZONE.
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
     is_active = models.BooleanField(default=True)  # type: ignore[misc]
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -272,6 +274,10 @@ class Notification(TenantOwnedModel):
     level = models.CharField(
         max_length=16, choices=NotificationLevel.choices, default=NotificationLevel.INFO
     )
+    # What happened, rendered in the reader's language when read (accounts.services.
+    # notifications.NOTIFICATION_KINDS). Rows from before keep only title and body.
+    kind = models.CharField(max_length=64, blank=True)
+    params = models.JSONField(default=dict, blank=True)
     title = models.CharField(max_length=255)
     body = models.TextField(blank=True)
     url = models.CharField(max_length=512, blank=True)

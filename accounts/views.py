@@ -136,13 +136,18 @@ def profile(request: HttpRequest) -> HttpResponse:
     user = request.user
     form = ProfileForm(
         request.POST or None,
-        initial={"full_name": user.full_name, "language": user.language or request.LANGUAGE_CODE},  # type: ignore[union-attr]
+        initial={
+            "full_name": user.full_name,  # type: ignore[union-attr]
+            "language": user.language or request.LANGUAGE_CODE,  # type: ignore[union-attr]
+            "time_zone": user.time_zone or settings.TIME_ZONE,  # type: ignore[union-attr]
+        },
     )
     if request.method == "POST" and form.is_valid():
         services.tenants.user_update_profile(
             user=user,  # type: ignore[arg-type]
             full_name=form.cleaned_data["full_name"],
             language=form.cleaned_data["language"],
+            time_zone=form.cleaned_data["time_zone"],
         )
         response = redirect("accounts:profile")
         response.set_cookie(LANGUAGE_COOKIE, form.cleaned_data["language"], samesite="Lax")

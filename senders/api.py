@@ -36,7 +36,7 @@ def problem_payload(key: str, tenant_slug: str) -> dict[str, Any] | None:
         "code": problem.key,
         "title": str(problem.title),
         "explanation": str(problem.explanation),
-        "steps": [str(s) for s in problem.steps],
+        "steps": [str(s) for s in ts.api_steps(problem)],
         "url": problem.url(tenant_slug),
     }
 

@@ -413,6 +413,8 @@ class Onboarding(TenantOwnedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # A failed attempt the workspace dismissed: no longer listed on the WhatsApp page.
+    dismissed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("connection attempt")

@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 
 from accounts.models import Tenant
 from accounts.tenancy import unscoped
@@ -99,16 +101,22 @@ def phone_list() -> QuerySet[PhoneNumber]:
 
 
 def onboardings_open() -> QuerySet[Onboarding]:
-    """Onboardings still running, and failed ones of the last week not yet resolved."""
-    week_ago = timezone.now() - timedelta(days=7)
+    """Onboardings still queued or running: the connections in progress."""
     return Onboarding.objects.filter(
-        status__in=[OnboardingStatus.QUEUED, OnboardingStatus.RUNNING, OnboardingStatus.FAILED],
-        created_at__gte=week_ago,
+        status__in=[OnboardingStatus.QUEUED, OnboardingStatus.RUNNING]
     ).order_by("-created_at")[:10]
 
 
+def onboardings_failed(*, limit: int = 10) -> QuerySet[Onboarding]:
+    """Failed attempts not dismissed, newest first: the history of the WhatsApp page."""
+    return Onboarding.objects.filter(
+        status=OnboardingStatus.FAILED, dismissed_at__isnull=True
+    ).order_by("-created_at")[:limit]
+
+
 def waba_history(*, waba: WhatsAppAccount, limit: int = 100) -> QuerySet[AccountHistory]:
-    return waba.history.select_related("phone_number")[:limit]
+    """The account's timeline, without rows that changed nothing (``connected → connected``)."""
+    return waba.history.exclude(old_value=F("new_value")).select_related("phone_number")[:limit]
 
 
 @dataclass(frozen=True)
@@ -140,23 +148,83 @@ class RequiredAction:
     title: str
     detail: str
     solution: str
+    # What Meta wrote, in English, when our words replace it.
+    meta_text: str = ""
 
 
-def waba_required_actions(*, waba: WhatsAppAccount) -> list[RequiredAction]:
-    """What Meta says must be done: health errors, review, verification, restrictions, bans."""
-    actions: list[RequiredAction] = []
+# Meta's health-status error codes we have words for: (title, detail, solution).
+HEALTH_ERRORS: dict[int, tuple[Promise, Promise, Promise]] = {
+    133010: (
+        _l("Register the phone number"),
+        _l("The phone number is not registered with WhatsApp, so it cannot send."),
+        _l("Resubmit the number in the phone numbers table."),
+    ),
+    141006: (
+        _l("Fix the payment method"),
+        _l("Meta reports a problem with the account's payment method."),
+        _l("Add a valid payment method in WhatsApp Manager → Payment settings."),
+    ),
+    141010: (
+        _l("Verify your business"),
+        _l("Unverified businesses may message a limited number of customers for 30 days."),
+        _l("Start business verification in Meta Business Suite → Security centre."),
+    ),
+    141014: (
+        _l("Account disabled by Meta"),
+        _l("Meta found a policy violation."),
+        _l("Request a review (appeal) in WhatsApp Manager → Account quality."),
+    ),
+}
+ENTITY_WORDS: dict[str, Promise] = {
+    "WABA": _l("WhatsApp Business Account"),
+    "BUSINESS": _l("Business portfolio"),
+    "PHONE_NUMBER": _l("Phone number"),
+    "APP": _l("App"),
+    "MESSAGE_TEMPLATE": _l("Message template"),
+}
+RESTRICTION_WORDS: dict[str, Promise] = {
+    "RESTRICTED_ADD_PHONE_NUMBER_ACTION": _l("No new phone numbers may be added"),
+    "RESTRICTED_BIZ_INITIATED_MESSAGING": _l("No business-initiated messages"),
+    "RESTRICTED_CUSTOMER_INITIATED_MESSAGING": _l("No replies to customers"),
+}
+
+
+def _health_actions(waba: WhatsAppAccount) -> list[RequiredAction]:
+    """One action per health error code, however many entities report it."""
+    actions: dict[str, RequiredAction] = {}
     for entity in waba.health.get("entities", []) or []:
         if not isinstance(entity, dict):
             continue
         for err in entity.get("errors", []) or []:
-            if isinstance(err, dict):
-                actions.append(
-                    RequiredAction(
-                        title=f"{entity.get('entity_type', '')} {entity.get('id', '')}".strip(),
-                        detail=str(err.get("error_description") or err.get("error_code") or ""),
-                        solution=str(err.get("possible_solution") or ""),
-                    )
-                )
+            if not isinstance(err, dict):
+                continue
+            meta_text = str(err.get("error_description") or "")
+            code = (
+                int(err.get("error_code") or 0) if str(err.get("error_code") or "").isdigit() else 0
+            )
+            if code in HEALTH_ERRORS:
+                title, detail, solution = (str(t) for t in HEALTH_ERRORS[code])
+            else:
+                what = ENTITY_WORDS.get(str(entity.get("entity_type") or "").upper())
+                title = _("Meta reports a problem: %(what)s") % {
+                    "what": str(what) if what else _("the account")
+                }
+                detail = _("Meta error %(code)s.") % {"code": code} if code else ""
+                solution = str(err.get("possible_solution") or "")
+            actions.setdefault(
+                title,
+                RequiredAction(title=title, detail=detail, solution=solution, meta_text=meta_text),
+            )
+    return list(actions.values())
+
+
+def waba_required_actions(*, waba: WhatsAppAccount) -> list[RequiredAction]:
+    """What Meta says must be done: health errors, review, verification, restrictions, bans.
+
+    One entry per action, in words: the same problem reported by several sources (a
+    health error, the verification status, the ban state) is listed once.
+    """
+    actions: list[RequiredAction] = _health_actions(waba)
     review = waba.account_review_status.upper()
     if review in (
         AccountReviewStatus.PENDING,
@@ -165,7 +233,8 @@ def waba_required_actions(*, waba: WhatsAppAccount) -> list[RequiredAction]:
     ):
         actions.append(
             RequiredAction(
-                title=_("Account review: %(status)s") % {"status": review.lower()},
+                title=_("Account review: %(status)s")
+                % {"status": str(AccountReviewStatus(review).label).lower()},
                 detail=_("Meta reviews every new WhatsApp Business Account before it can send."),
                 solution=_(
                     "Wait for the review, or request another in WhatsApp Manager if it was "
@@ -186,9 +255,10 @@ def waba_required_actions(*, waba: WhatsAppAccount) -> list[RequiredAction]:
         )
     for restriction in waba.restrictions or []:
         if isinstance(restriction, dict):
+            kind = str(restriction.get("restriction_type") or "")
             actions.append(
                 RequiredAction(
-                    title=str(restriction.get("restriction_type") or _("Restriction")),
+                    title=str(RESTRICTION_WORDS.get(kind) or _("Restriction")),
                     detail=_("Until %(date)s") % {"date": restriction.get("expiration") or "—"},
                     solution=str(restriction.get("remediation") or ""),
                 )
@@ -203,7 +273,19 @@ def waba_required_actions(*, waba: WhatsAppAccount) -> list[RequiredAction]:
                 solution=_("Request a review (appeal) in WhatsApp Manager → Account quality."),
             )
         )
-    return actions
+    merged: dict[str, RequiredAction] = {}
+    for action in actions:
+        first = merged.get(action.title)
+        if first is None:
+            merged[action.title] = action
+        elif action.meta_text and not first.meta_text:
+            merged[action.title] = RequiredAction(
+                title=first.title,
+                detail=first.detail,
+                solution=first.solution,
+                meta_text=action.meta_text,
+            )
+    return list(merged.values())
 
 
 @dataclass(frozen=True)

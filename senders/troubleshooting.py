@@ -265,6 +265,110 @@ def get(key: str) -> Problem:
     return CATALOGUE.get(key) or CATALOGUE[UNEXPECTED]
 
 
+# --- The steps in the API's words ---------------------------------------------------------
+# The steps above name the buttons of the web pages ("click Resubmit here"). The API's
+# ``problem.steps`` name the API's own actions instead; where the API has no such action
+# (Resubmit, Retry, Sync now, Disconnect) they say where in the portal it is.
+
+_CONNECT_API = _(
+    "Start a new connection through the API: POST /api/v1/t/<workspace>/onboardings/ with "
+    "the Embedded Signup result."
+)
+_RETRY_API = _(
+    "Then start the connection again through the API (POST /api/v1/t/<workspace>/"
+    "onboardings/), or resubmit the number on its account page in the portal."
+)
+API_STEPS: dict[str, tuple[Promise, ...]] = {
+    ANOTHER_PROVIDER: (
+        _("Disconnect it at the other provider (or in the other workspace)."),
+        _CONNECT_API,
+    ),
+    NOT_SHARED_IN_SIGNUP: (
+        _(
+            "Run Embedded Signup again and choose, in the Meta window, the account and the "
+            "number you want to connect."
+        ),
+        _("Let our app manage that account when Meta asks for it."),
+        _CONNECT_API,
+    ),
+    WABA_DISABLED: (
+        _("Open Meta Business Suite → WhatsApp Manager → Account quality."),
+        _("Read the violation and request a review (appeal) if you think it is wrong."),
+        _(
+            "When Meta approves the appeal the account is reinstated automatically; "
+            "GET /api/v1/t/<workspace>/wabas/<id>/ shows it."
+        ),
+    ),
+    DISPLAY_NAME_REJECTED: (
+        _("Choose a name that matches your business and Meta's display name rules."),
+        _("Change it in WhatsApp Manager → Phone numbers → Display name."),
+        _(
+            "After Meta approves the new name, resubmit the number on its account page in "
+            "the portal (the API has no resubmit action)."
+        ),
+    ),
+    CREDIT_LINE: (
+        _("Disconnect this account on its page in the portal (the API cannot disconnect)."),
+        _(
+            "Create a new WhatsApp Business Account through the API: POST /api/v1/t/"
+            "<workspace>/onboardings/ with the Embedded Signup result."
+        ),
+    ),
+    TWO_STEP_VERIFICATION: (
+        _("Turn off two-step verification at the previous provider (or in WhatsApp Manager)."),
+        _RETRY_API,
+    ),
+    NUMBER_OTHER_WABA: (
+        _("Disable two-step verification for the number in the other account."),
+        _("Delete the number from the other account (or migrate it)."),
+        _RETRY_API,
+    ),
+    NO_PERMISSION_ADD_NUMBERS: (
+        _("In Meta Business Suite, give the app full control of the WhatsApp account."),
+        _CONNECT_API,
+    ),
+    NO_RIGHT_CREATE_WABA: (
+        _("Ask an admin of the business portfolio to give you full control, or"),
+        _("let an admin of the portfolio run Embedded Signup for this workspace."),
+    ),
+    TOKEN_INVALID: (_CONNECT_API,),
+    UNVERIFIED_TRIAL_ENDED: (
+        _("Start business verification in Meta Business Suite → Security centre."),
+        _(
+            "When Meta verifies the business, the next sync picks it up; "
+            "GET /api/v1/t/<workspace>/wabas/<id>/ shows it."
+        ),
+    ),
+    REGISTRATION_LIMIT: (
+        _(
+            "Wait 72 hours after the first attempt, then start the connection again "
+            "(POST /api/v1/t/<workspace>/onboardings/)."
+        ),
+    ),
+    SIGNUP_INCOMPLETE: (
+        _(
+            "Complete every step of the Embedded Signup window, then POST its result to "
+            "/api/v1/t/<workspace>/onboardings/."
+        ),
+    ),
+    META_UNAVAILABLE: (
+        _("Wait a few minutes and send the same request again. Nothing you sent is lost."),
+    ),
+    DISCONNECTED_BY_META: (_CONNECT_API,),
+    UNEXPECTED: (
+        _(
+            "Send the same request again. If it happens again, contact support with the "
+            "time it happened."
+        ),
+    ),
+}
+
+
+def api_steps(problem: Problem) -> tuple[Promise, ...]:
+    """The steps of ``problem`` as the API says them: its actions, not the page's buttons."""
+    return API_STEPS.get(problem.key, problem.steps)
+
+
 # --- Why a number cannot send -----------------------------------------------------------
 # The reasons ``senders.services.rules.phone_send_block`` gives, in words: the warning for
 # a primary sender that cannot send (the account's page), the API's ``send_blocked``, and

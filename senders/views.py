@@ -8,6 +8,8 @@ page the user came from; JSON for the connect endpoint).
 from __future__ import annotations
 
 import json
+import math
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -108,6 +110,7 @@ def index(request: HttpRequest) -> HttpResponse:
         {
             "wabas": selectors.waba_list(),
             "onboardings": selectors.onboardings_open(),
+            "failed_onboardings": selectors.onboardings_failed(),
             "signup_config": _signup_config(request),
         },
     )
@@ -156,6 +159,8 @@ def onboarding(request: HttpRequest, onboarding_pk: int) -> HttpResponse:
         "problem": ts.get(item.problem) if item.problem else None,
         "problem_url": ts.get(item.problem).url(_slug(request)) if item.problem else "",
         "running": item.status in (OnboardingStatus.QUEUED, OnboardingStatus.RUNNING),
+        # "Connected to another provider" is the portal's own check, not Meta's words.
+        "detail_is_ours": item.problem == ts.ANOTHER_PROVIDER,
     }
     template = "senders/_onboarding_progress.html" if request.htmx else "senders/onboarding.html"  # type: ignore[attr-defined]
     response = render(request, template, context)
@@ -173,6 +178,15 @@ def onboarding_retry(request: HttpRequest, onboarding_pk: int) -> HttpResponse:
     item = selectors.onboarding_access(onboarding_pk=onboarding_pk)
     onboarding_services.onboarding_retry(actor=_membership(request), onboarding=item)
     return redirect("senders:onboarding", tenant_slug=_slug(request), onboarding_pk=item.pk)
+
+
+@tenant_view()
+@require_POST
+def onboarding_dismiss(request: HttpRequest, onboarding_pk: int) -> HttpResponse:
+    item = selectors.onboarding_access(onboarding_pk=onboarding_pk)
+    onboarding_services.onboarding_dismiss(actor=_membership(request), onboarding=item)
+    messages.success(request, _("The failed attempt is dismissed."))
+    return redirect("senders:index", tenant_slug=_slug(request))
 
 
 @tenant_view()
@@ -217,13 +231,66 @@ def waba_disconnect(request: HttpRequest, waba_pk: int) -> HttpResponse:
     return _to_waba(request, waba.pk)
 
 
+# How long "Sync now" shows its progress in place before it says to reload instead.
+SYNC_POLL_SECONDS = 60
+
+
+def _sync_box(request: HttpRequest, waba: Any, since: float | None) -> HttpResponse:
+    """The "Sync now" button and the state of the sync asked for at ``since`` (epoch s)."""
+    synced = waba.last_synced_at.timestamp() if waba.last_synced_at else 0.0
+    if since is None:
+        state = "idle"
+    elif synced >= since:
+        state = "failed" if waba.sync_error else "done"
+    elif time.time() - since > SYNC_POLL_SECONDS:
+        state = "slow"
+    else:
+        state = "running"
+    response = render(
+        request,
+        "senders/_sync_now.html",
+        {
+            "waba": waba,
+            "sync_state": state,
+            "sync_polling": state == "running",
+            "sync_since": f"{since or 0:.6f}",
+        },
+    )
+    if state in ("done", "failed") and request.htmx:  # type: ignore[attr-defined]
+        # The whole page shows what the sync changed: htmx reloads it, with the result
+        # as a message at the top, so nobody has to reload by hand.
+        if state == "done":
+            messages.success(request, _("The account was read from Meta just now."))
+        else:
+            messages.error(request, _("Last sync failed:") + " " + waba.sync_error[:200])
+        response["HX-Refresh"] = "true"
+    return response
+
+
 @tenant_view()
 @require_POST
 def waba_sync(request: HttpRequest, waba_pk: int) -> HttpResponse:
     waba = selectors.waba_access(waba_pk=waba_pk)
+    since = time.time()
     wabas.waba_sync_request(actor=_membership(request), waba=waba)
+    if request.htmx:  # type: ignore[attr-defined]
+        return _sync_box(request, waba, since)
     messages.success(request, _("Sync started; this page shows the result in a moment."))
     return _to_waba(request, waba.pk)
+
+
+@tenant_view()
+def waba_sync_status(request: HttpRequest, waba_pk: int) -> HttpResponse:
+    """What became of the sync "Sync now" asked for (polled by the box it answered)."""
+    waba = selectors.waba_access(waba_pk=waba_pk)
+    since: float | None
+    try:
+        since = float(request.GET.get("since", ""))
+    except ValueError:
+        since = None
+    if since is not None and (not math.isfinite(since) or since <= 0):
+        since = None  # nothing asked for: the button alone
+    return _sync_box(request, waba, since)
 
 
 @tenant_view()

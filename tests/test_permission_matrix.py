@@ -83,6 +83,7 @@ AGENT_REFUSED: dict[str, set[str]] = {
     "accounts:security": {"GET", "POST"},
     "senders:connect": {"POST"},
     "senders:onboarding_retry": {"POST"},
+    "senders:onboarding_dismiss": {"POST"},
     "senders:waba_disconnect": {"POST"},
     "senders:waba_sync": {"POST"},
     "senders:phone_set_primary": {"POST"},

@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
+    "accounts.middleware.UserTimeZoneMiddleware",
     "accounts.middleware.TenantMiddleware",
     "accounts.middleware.TwoFactorRequiredMiddleware",  # after TenantMiddleware and OTP's
     "waba_portal.middleware.ServiceErrorMiddleware",

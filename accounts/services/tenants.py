@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import available_timezones
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
@@ -115,8 +117,16 @@ def user_set_language(*, user: User, language: str) -> None:
     user.save(update_fields=["language"])
 
 
-def user_update_profile(*, user: User, full_name: str, language: str) -> None:
+def user_update_profile(
+    *, user: User, full_name: str, language: str, time_zone: str | None = None
+) -> None:
     user.full_name = full_name.strip()
-    user.save(update_fields=["full_name"])
+    fields = ["full_name"]
+    if time_zone is not None:  # an IANA name; "" means the portal's default (settings)
+        if time_zone and time_zone not in available_timezones():
+            raise Invalid(_("Choose one of the time zones offered."), field="time_zone")
+        user.time_zone = time_zone
+        fields.append("time_zone")
+    user.save(update_fields=fields)
     if language:
         user_set_language(user=user, language=language)

@@ -552,7 +552,10 @@ def phone_name_apply(
             % {"name": requested, "number": phone}
         ),
         body=lambda: " ".join(
-            [_("Reason: %(reason)s") % {"reason": reason or "—"}, *map(str, problem.steps)]
+            [
+                *([_("Reason: %(reason)s") % {"reason": reason}] if reason else []),
+                *map(str, problem.steps),
+            ]
         ),
         level=NotificationLevel.WARNING,
     )

@@ -10,7 +10,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.models import NotificationLevel
-from accounts.services.notifications import Text, notify_managers
+from accounts.services.notifications import (
+    Text,
+    notification_kind_register,
+    notify_managers,
+    notify_managers_of,
+)
 from accounts.tenancy import require_tenant
 from senders import troubleshooting as ts
 from senders.models import (
@@ -21,6 +26,36 @@ from senders.models import (
     WhatsAppAccount,
 )
 from senders.services import rules
+
+# Kinds: the row keeps these params; the text is built in each reader's language.
+KIND_WABA_PROBLEM = "waba.problem"
+KIND_PHONE_REMOVED = "phone_number.removed"
+
+
+def _problem_title(p: dict[str, object]) -> str:
+    return _("%(account)s: %(problem)s") % {
+        "account": p["account"],
+        "problem": ts.get(str(p["problem"])).title,
+    }
+
+
+def _problem_body(p: dict[str, object]) -> str:
+    entry = ts.get(str(p["problem"]))
+    return " ".join([str(entry.explanation), *(str(step) for step in entry.steps)])
+
+
+notification_kind_register(KIND_WABA_PROBLEM, title=_problem_title, body=_problem_body)
+notification_kind_register(
+    KIND_PHONE_REMOVED,
+    title=lambda p: (
+        _("%(number)s was removed from %(account)s")
+        % {"number": p["number"], "account": p["account"]}
+    ),
+    body=lambda p: _(
+        "Meta no longer lists this number in the WhatsApp Business Account, "
+        "so it cannot send messages here."
+    ),
+)
 
 
 def waba_url(waba: WhatsAppAccount) -> str:
@@ -55,10 +90,9 @@ def waba_problem_notify(
     *, waba: WhatsAppAccount, problem: str, level: str = NotificationLevel.WARNING
 ) -> None:
     """Tell owners and admins that this account has a problem, with what fixes it."""
-    entry = ts.get(problem)
-    notify_managers(
-        title=lambda: _("%(account)s: %(problem)s") % {"account": waba, "problem": entry.title},
-        body=lambda: " ".join([str(entry.explanation), *(str(step) for step in entry.steps)]),
+    notify_managers_of(
+        kind=KIND_WABA_PROBLEM,
+        params={"account": str(waba), "problem": problem},
         url=waba_url(waba),
         level=level,
     )
@@ -78,15 +112,10 @@ def waba_notify(
 
 def phone_removed_notify(*, waba: WhatsAppAccount, phone: PhoneNumber) -> None:
     """Meta no longer lists this number in the account."""
-    waba_notify(
-        waba=waba,
-        title=lambda: (
-            _("%(number)s was removed from %(account)s") % {"number": phone, "account": waba}
-        ),
-        body=lambda: _(
-            "Meta no longer lists this number in the WhatsApp Business Account, "
-            "so it cannot send messages here."
-        ),
+    notify_managers_of(
+        kind=KIND_PHONE_REMOVED,
+        params={"number": str(phone), "account": str(waba)},
+        url=waba_url(waba),
         level=NotificationLevel.WARNING,
     )
 

@@ -189,6 +189,19 @@ def onboarding_retry(*, actor: Membership, onboarding: Onboarding) -> Onboarding
     return onboarding
 
 
+@transaction.atomic
+def onboarding_dismiss(*, actor: Membership, onboarding: Onboarding) -> Onboarding:
+    """Hide a failed attempt from the WhatsApp page (it stays in the audit log)."""
+    require_manager(actor, message=_("Only owners and admins can connect WhatsApp."))
+    if onboarding.status != OnboardingStatus.FAILED:
+        raise Conflict(_("Only a failed connection attempt can be dismissed."))
+    if onboarding.dismissed_at is None:
+        onboarding.dismissed_at = timezone.now()
+        onboarding.save(update_fields=["dismissed_at", "updated_at"])
+        audit_record(actor=actor.user, action="onboarding.dismissed", target=onboarding)
+    return onboarding
+
+
 def _enqueue(onboarding: Onboarding) -> None:
     tasks.onboarding_run_task.delay_on_commit(onboarding.tenant_id, onboarding.pk)
 

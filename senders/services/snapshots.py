@@ -75,8 +75,13 @@ def history_record(
     phone: PhoneNumber | None = None,
     detail: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
-) -> AccountHistory:
-    """One line of the account's timeline; ``source`` is sync, webhook, user or onboarding."""
+) -> AccountHistory | None:
+    """One line of the account's timeline; ``source`` is sync, webhook, user or onboarding.
+
+    A change that changes nothing (``connected → connected``) is not a line: None.
+    """
+    if str(old or "")[:255] == str(new or "")[:255]:
+        return None
     return AccountHistory.objects.create(
         waba=waba,
         phone_number=phone,
@@ -130,9 +135,8 @@ def waba_apply_snapshot(
         old = getattr(waba, attr)
         if new != old:
             if old or source != "onboarding":
-                changes.append(
-                    history_record(waba=waba, kind=kind, old=old, new=new, source=source)
-                )
+                row = history_record(waba=waba, kind=kind, old=old, new=new, source=source)
+                changes += [row] if row else []
             setattr(waba, attr, new)
     waba.name = str(data.get("name") or waba.name)
     waba.currency = str(data.get("currency") or waba.currency)
@@ -196,11 +200,10 @@ def phone_apply_snapshot(
         old = getattr(phone, attr)
         if new != old:
             if not created:
-                changes.append(
-                    history_record(
-                        waba=waba, phone=phone, kind=kind, old=old, new=new, source=source
-                    )
+                row = history_record(
+                    waba=waba, phone=phone, kind=kind, old=old, new=new, source=source
                 )
+                changes += [row] if row else []
             setattr(phone, attr, new)
     phone.display_phone_number = str(data.get("display_phone_number") or phone.display_phone_number)
     if "name" in applied:

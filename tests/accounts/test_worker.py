@@ -33,9 +33,14 @@ def test_invitation_email_is_sent_by_the_worker_after_commit(
     assert mails[0]["To"] == "worker@acme.test"
     link = INVITATION_LINK.search(mails[0].get_payload(decode=True).decode())
     assert link, "no invitation link in the mail"
-    with tenant_scope(world.tenant):
-        invitation.refresh_from_db()
-    assert invitation.token_hash == invitation_token_hash(link["token"])
+    # The worker commits the new token's hash once the mail is out: wait for that commit.
+
+    def hash_committed() -> bool:
+        with tenant_scope(world.tenant):
+            invitation.refresh_from_db()
+        return invitation.token_hash == invitation_token_hash(link["token"])
+
+    wait_for(hash_committed, message="the mailed token's hash was never committed")
 
 
 def test_beat_task_expires_invitations_in_every_tenant(

@@ -44,6 +44,7 @@ def test_signup_invite_and_switch_to_german(live_server, page) -> None:  # type:
 
     # Switch the interface to German and see German text.
     page.select_option("#language-select", "de")
+    page.click("#language-submit")
     page.wait_for_load_state("load")
     page.locator("h1", has_text="Mitglieder").wait_for()
     assert page.locator("#invite-form button[type=submit]").inner_text() == "Einladung senden"

@@ -27,7 +27,7 @@ def log_in(page, live_server, email: str) -> None:  # type: ignore[no-untyped-de
     page.goto(live_server.url + "/login/")
     page.fill("#id_username", email)
     page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")  # not the language form's in the navigation
     page.wait_for_url(re.compile(r"/t/acme/$"))
 
 

@@ -180,8 +180,10 @@ def test_main_pages_and_the_connect_flow_work_under_the_policy(
     page.locator("#onboarding-progress[data-status=running]").wait_for()
     watch.assert_clean("onboarding in progress")
 
-    # The language select sends its form when changed (portal.js).
+    # The language is changed with its button, not on the select's change (WCAG 3.2.2).
     page.goto(base + "/")
     page.select_option("#language-select", "de")
+    assert page.evaluate("document.documentElement.lang") == "en"
+    page.click("#language-submit")
     page.wait_for_function("document.documentElement.lang === 'de'")
     watch.assert_clean("language switch")

@@ -20,6 +20,7 @@
   var code = null;
   var sent = false;
   var codeTimer = null;
+  var closedTimer = null;
 
   function say(text, isError) {
     if (!status) return;
@@ -81,7 +82,31 @@
       });
   }
 
+  function stopWatching() {
+    if (closedTimer) window.clearInterval(closedTimer);
+    closedTimer = null;
+  }
+
+  // The window closed with its own close button posts nothing: notice it, and let the
+  // user try again (unless what it posted is being sent already).
+  function watchClosing(popup) {
+    stopWatching();
+    closedTimer = window.setInterval(function () {
+      var closed;
+      try { closed = popup.closed; } catch (e) { closed = false; }
+      if (!closed) return;
+      stopWatching();
+      // Give a message posted just before closing the time to arrive.
+      window.setTimeout(function () {
+        if (sent || session || code) return;
+        say(config.messages.cancelled, true);
+        button.disabled = false;
+      }, 1000);
+    }, 500);
+  }
+
   function reset() {
+    stopWatching();
     sent = false;
     session = null;
     code = null;
@@ -116,7 +141,9 @@
     if (!popup) {
       say(config.messages.popupBlocked, true);
       button.disabled = false;
+      return;
     }
+    watchClosing(popup);
   }
 
   function openMetaSignup() {
