@@ -28,9 +28,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from django.utils.translation import gettext as _
-
-from accounts.models import NotificationLevel
 from accounts.tenancy import require_tenant
 from senders import troubleshooting as ts
 from senders.models import (
@@ -291,9 +288,7 @@ def _reconnected(waba: WhatsAppAccount, event: wh.AccountUpdate) -> None:
         new=waba.connection_status,
         detail={"problem": waba.problem},
     )
-    notifications.waba_notify(
-        waba=waba, title=lambda: _("%(account)s is connected again") % {"account": waba}
-    )
+    notifications.waba_reconnected_notify(waba=waba)
 
 
 def _ban_state(ban_info: dict[str, Any] | None) -> str:
@@ -332,9 +327,7 @@ def _ban_update(waba: WhatsAppAccount, event: wh.AccountUpdate) -> None:
     if change is None:
         return
     if state == BanState.REINSTATE:
-        notifications.waba_notify(
-            waba=waba, title=lambda: _("%(account)s was reinstated by Meta") % {"account": waba}
-        )
+        notifications.waba_reinstated_notify(waba=waba)
     else:
         notifications.notify_for_changes(waba=waba, changes=[change])
 
@@ -535,27 +528,10 @@ def phone_name_apply(
     )
     if change is None or decision not in (NameStatus.APPROVED, NameStatus.REJECTED):
         return
-    if decision == NameStatus.APPROVED:
-        notifications.waba_notify(
-            waba=waba,
-            title=lambda: (
-                _("Display name “%(name)s” of %(number)s approved")
-                % {"name": requested, "number": phone}
-            ),
-        )
-        return
-    problem = ts.get(ts.DISPLAY_NAME_REJECTED)
-    notifications.waba_notify(
+    notifications.name_decided_notify(
         waba=waba,
-        title=lambda: (
-            _("Display name “%(name)s” of %(number)s rejected")
-            % {"name": requested, "number": phone}
-        ),
-        body=lambda: " ".join(
-            [
-                *([_("Reason: %(reason)s") % {"reason": reason}] if reason else []),
-                *map(str, problem.steps),
-            ]
-        ),
-        level=NotificationLevel.WARNING,
+        phone=phone,
+        name=requested,
+        approved=decision == NameStatus.APPROVED,
+        reason=reason or "",
     )

@@ -1,21 +1,19 @@
 """What owners and admins are told about their accounts, each in their own language.
 
-Texts are callables built with gettext when each manager's notification is written
-(``accounts.services.notifications.notify_managers``); every one links to the account.
+Each notification is stored as a kind and its parameters and read in the reader's
+language (``accounts.services.notifications.notify_managers_of``); every one links to
+the account.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from accounts.models import NotificationLevel
-from accounts.services.notifications import (
-    Text,
-    notification_kind_register,
-    notify_managers,
-    notify_managers_of,
-)
+from accounts.services.notifications import notification_kind_register, notify_managers_of
 from accounts.tenancy import require_tenant
 from senders import troubleshooting as ts
 from senders.models import (
@@ -26,10 +24,17 @@ from senders.models import (
     WhatsAppAccount,
 )
 from senders.services import rules
+from senders.templatetags.senders_labels import history_value
 
 # Kinds: the row keeps these params; the text is built in each reader's language.
 KIND_WABA_PROBLEM = "waba.problem"
 KIND_PHONE_REMOVED = "phone_number.removed"
+KIND_CHANGED_FOR_THE_WORSE = "account.changed_for_the_worse"
+KIND_WABA_RECONNECTED = "waba.reconnected"
+KIND_WABA_REINSTATED = "waba.reinstated"
+KIND_NAME_APPROVED = "phone_number.name_approved"
+KIND_NAME_REJECTED = "phone_number.name_rejected"
+KIND_RESUBMITTED = "phone_number.resubmitted"
 
 
 def _problem_title(p: dict[str, object]) -> str:
@@ -67,23 +72,20 @@ def waba_url(waba: WhatsAppAccount) -> str:
 def notify_for_changes(*, waba: WhatsAppAccount, changes: list[AccountHistory]) -> None:
     """Tell owners and admins about changes for the worse: downgrades, flags, bans."""
     worse = [c for c in changes if rules.is_change_for_the_worse(c)]
-    if not worse:
-        return
     url = waba_url(waba)
     for change in worse:
-
-        def title(change: AccountHistory = change) -> str:
-            return _("%(what)s of %(subject)s changed: %(old)s → %(new)s") % {
-                "what": HistoryKind(change.kind).label,
-                "subject": change.phone_number or waba,
-                "old": change.old_value or "—",
-                "new": change.new_value or "—",
-            }
-
-        def body() -> str:
-            return str(ts.get(waba.problem).title) if waba.problem else ""
-
-        notify_managers(title=title, body=body, url=url, level=NotificationLevel.WARNING)
+        notify_managers_of(
+            kind=KIND_CHANGED_FOR_THE_WORSE,
+            params={
+                "kind": change.kind,
+                "subject": str(change.phone_number or waba),
+                "old": change.old_value,
+                "new": change.new_value,
+                "problem": waba.problem,
+            },
+            url=url,
+            level=NotificationLevel.WARNING,
+        )
 
 
 def waba_problem_notify(
@@ -98,16 +100,26 @@ def waba_problem_notify(
     )
 
 
-def waba_notify(
-    *,
-    waba: WhatsAppAccount,
-    title: Text,
-    body: Text = "",
-    level: str = NotificationLevel.INFO,
-    email: bool = True,
+def waba_reconnected_notify(*, waba: WhatsAppAccount) -> None:
+    notify_managers_of(
+        kind=KIND_WABA_RECONNECTED, params={"account": str(waba)}, url=waba_url(waba)
+    )
+
+
+def waba_reinstated_notify(*, waba: WhatsAppAccount) -> None:
+    notify_managers_of(kind=KIND_WABA_REINSTATED, params={"account": str(waba)}, url=waba_url(waba))
+
+
+def name_decided_notify(
+    *, waba: WhatsAppAccount, phone: PhoneNumber, name: str, approved: bool, reason: str = ""
 ) -> None:
-    """Tell owners and admins something about this account (text built with gettext)."""
-    notify_managers(title=title, body=body, url=waba_url(waba), level=level, email=email)
+    """Meta decided on a display name the number asked for."""
+    notify_managers_of(
+        kind=KIND_NAME_APPROVED if approved else KIND_NAME_REJECTED,
+        params={"name": name, "number": str(phone), "reason": reason},
+        url=waba_url(waba),
+        level=NotificationLevel.INFO if approved else NotificationLevel.WARNING,
+    )
 
 
 def phone_removed_notify(*, waba: WhatsAppAccount, phone: PhoneNumber) -> None:
@@ -124,55 +136,118 @@ def phone_resubmit_notify(*, phone: PhoneNumber, before: str, registered: bool) 
     """What a Resubmit did, read back from Meta: the number sends now, or what still
     stops it, in words. In the app only: it answers a click, it is no alarm."""
     block = rules.phone_send_block(phone)
+    if not block:
+        outcome = "connected"
+    elif block == ts.SEND_NAME_REJECTED:
+        outcome = "name_rejected"
+    elif phone.problem:
+        outcome = "not_registered"
+    else:
+        outcome = "blocked"
+    notify_managers_of(
+        kind=KIND_RESUBMITTED,
+        params={
+            "outcome": outcome,
+            "number": str(phone),
+            "before": before,
+            "after": phone.connection_status,
+            "registered": registered,
+            "problem": phone.problem,
+            "block": block or "",
+        },
+        url=waba_url(phone.waba),
+        level=NotificationLevel.INFO if outcome == "connected" else NotificationLevel.WARNING,
+        email=False,
+    )
+
+
+def _status_words(p: dict[str, Any]) -> str:
     labels = dict(ConnectionStatus.choices)
-    entry = ts.get(phone.problem)
+    return _("Status here: %(old)s → %(new)s.") % {
+        "old": labels.get(str(p["before"]), p["before"]),
+        "new": labels.get(str(p["after"]), p["after"]),
+    }
 
-    def connected() -> str:
+
+def _resubmit_title(p: dict[str, Any]) -> str:
+    number, outcome = p["number"], p["outcome"]
+    if outcome == "connected":
         return _("%(number)s was resubmitted: it is connected and can send messages.") % {
-            "number": phone
+            "number": number
         }
-
-    def status() -> str:
-        return _("Status here: %(old)s → %(new)s.") % {
-            "old": labels.get(before, before),
-            "new": labels.get(phone.connection_status, phone.connection_status),
-        }
-
-    def name_still_rejected() -> str:
+    if outcome == "name_rejected":
         return _(
             "%(number)s: Meta still reports the display name as rejected — change it in "
             "WhatsApp Manager first."
-        ) % {"number": phone}
+        ) % {"number": number}
+    if outcome == "not_registered":
+        return _("%(number)s could not be registered: %(problem)s") % {
+            "number": number,
+            "problem": ts.get(str(p["problem"])).title,
+        }
+    return _("%(number)s was registered, but it still cannot send: %(reason)s") % {
+        "number": number,
+        "reason": ts.send_block_message(str(p["block"])),
+    }
 
-    def name_next() -> str:
+
+def _resubmit_body(p: dict[str, Any]) -> str:
+    outcome = p["outcome"]
+    if outcome == "name_rejected":
         done = (
             _("The number was registered, but its name is still rejected.")
-            if registered
+            if p["registered"]
             else _("Registering cannot change the name, so the number was not registered.")
         )
         return " ".join([done, _("Resubmit again after Meta approves the new name.")])
-
-    def not_registered() -> str:
-        return _("%(number)s could not be registered: %(problem)s") % {
-            "number": phone,
-            "problem": entry.title,
-        }
-
-    def fix() -> str:
+    if outcome == "not_registered":
+        entry = ts.get(str(p["problem"]))
         return " ".join([str(entry.explanation), *(str(step) for step in entry.steps)])
+    return _status_words(p)
 
-    def still_blocked() -> str:
-        return _("%(number)s was registered, but it still cannot send: %(reason)s") % {
-            "number": phone,
-            "reason": ts.send_block_message(block),
-        }
 
-    if not block:
-        title, body, level = connected, status, NotificationLevel.INFO
-    elif block == ts.SEND_NAME_REJECTED:
-        title, body, level = name_still_rejected, name_next, NotificationLevel.WARNING
-    elif phone.problem:
-        title, body, level = not_registered, fix, NotificationLevel.WARNING
-    else:
-        title, body, level = still_blocked, status, NotificationLevel.WARNING
-    waba_notify(waba=phone.waba, title=title, body=body, level=level, email=False)
+def _worse_title(p: dict[str, Any]) -> str:
+    kind = str(p["kind"])
+    return _("%(what)s of %(subject)s changed: %(old)s → %(new)s") % {
+        "what": HistoryKind(kind).label if kind in HistoryKind.values else kind,
+        "subject": p["subject"],
+        "old": history_value(p["old"], kind),
+        "new": history_value(p["new"], kind),
+    }
+
+
+def _name_rejected_body(p: dict[str, Any]) -> str:
+    reason = p.get("reason") or ""
+    steps = [str(step) for step in ts.get(ts.DISPLAY_NAME_REJECTED).steps]
+    return " ".join([*([_("Reason: %(reason)s") % {"reason": reason}] if reason else []), *steps])
+
+
+notification_kind_register(
+    KIND_CHANGED_FOR_THE_WORSE,
+    title=_worse_title,
+    body=lambda p: str(ts.get(str(p["problem"])).title) if p.get("problem") else "",
+)
+notification_kind_register(
+    KIND_WABA_RECONNECTED,
+    title=lambda p: _("%(account)s is connected again") % {"account": p["account"]},
+)
+notification_kind_register(
+    KIND_WABA_REINSTATED,
+    title=lambda p: _("%(account)s was reinstated by Meta") % {"account": p["account"]},
+)
+notification_kind_register(
+    KIND_NAME_APPROVED,
+    title=lambda p: (
+        _("Display name “%(name)s” of %(number)s approved")
+        % {"name": p["name"], "number": p["number"]}
+    ),
+)
+notification_kind_register(
+    KIND_NAME_REJECTED,
+    title=lambda p: (
+        _("Display name “%(name)s” of %(number)s rejected")
+        % {"name": p["name"], "number": p["number"]}
+    ),
+    body=_name_rejected_body,
+)
+notification_kind_register(KIND_RESUBMITTED, title=_resubmit_title, body=_resubmit_body)

@@ -8,3 +8,10 @@ def test_fixture_exposes_urls_and_credentials(mock_meta: MockMeta) -> None:
     assert mock_meta.app_secret == "test-app-secret"
     assert mock_meta.verify_token == "test-verify-token"
     assert mock_meta.health()
+
+
+def test_the_favicon_browsers_ask_the_mock_for_is_no_error(mock_meta) -> None:  # type: ignore[no-untyped-def]
+    import requests
+
+    response = requests.get(mock_meta.base_url + "/favicon.ico", timeout=5)
+    assert response.status_code == 204

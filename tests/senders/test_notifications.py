@@ -40,7 +40,7 @@ def test_a_downgrade_is_told_to_managers_in_their_language(
         titles = dict(Notification.objects.values_list("user__email", "title"))
     assert set(titles) == {owner.user.email, admin.user.email}  # not the agent
     assert titles[owner.user.email].startswith("Quality of ")
-    assert "GREEN → RED" in titles[admin.user.email]
+    assert "Hoch → Niedrig" in titles[admin.user.email]  # values in words, not GREEN → RED
     assert not titles[admin.user.email].startswith("Quality of ")  # German
     assert sorted(m.to[0] for m in mail.outbox) == sorted(titles)
     assert agent.user.email not in {m.to[0] for m in mail.outbox}
@@ -57,3 +57,38 @@ def test_a_downgrade_is_told_to_managers_in_their_language(
     with tenant_scope(connected_waba.tenant):
         unread = Notification.objects.filter(read_at=None)
         assert list(unread.values_list("user__email", flat=True)) == [admin.user.email]
+
+
+def test_every_senders_notification_is_stored_as_a_kind_and_read_in_the_readers_language(
+    connected_waba,
+) -> None:  # type: ignore[no-untyped-def]
+    """Written while the manager reads English, read after switching to German."""
+    from django.utils import translation
+
+    from accounts.models import Notification
+    from accounts.services.notifications import notification_body, notification_title
+    from senders.services import notifications as sn
+
+    phone = connected_waba.phone
+    with tenant_scope(connected_waba.tenant):
+        sn.name_decided_notify(
+            waba=connected_waba.waba, phone=phone, name="Acme", approved=False, reason="x"
+        )
+        sn.waba_reinstated_notify(waba=connected_waba.waba)
+        sn.phone_resubmit_notify(phone=phone, before="connected", registered=True)
+        rows = list(Notification.objects.exclude(kind="").order_by("pk"))
+    assert {r.kind for r in rows} == {
+        sn.KIND_NAME_REJECTED,
+        sn.KIND_WABA_REINSTATED,
+        sn.KIND_RESUBMITTED,
+    }
+    for row in rows:
+        with translation.override("en"):
+            english = notification_title(row)
+        with translation.override("de"):
+            german = notification_title(row), notification_body(row)
+        assert german[0] and german[0] != english, row.kind
+    with translation.override("de"):
+        rejected = next(r for r in rows if r.kind == sn.KIND_NAME_REJECTED)
+        assert "abgelehnt" in notification_title(rejected)
+        assert "x" in notification_body(rejected)

@@ -52,6 +52,8 @@ class MockMetaApp:
         if path in ("", "/"):
             response = Response('<a href="/_mock/">Mock Meta server</a>', mimetype="text/html")
             return response(environ, start_response)
+        if path == "/favicon.ico":  # browsers ask on every page of the mock: nothing to show
+            return Response(status=204)(environ, start_response)
         return self.graph(environ, start_response)
 
     def shutdown(self) -> None:
