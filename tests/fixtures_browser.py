@@ -58,3 +58,28 @@ def page(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
     pg = context.new_page()
     yield pg
     context.close()
+
+
+def complete_mock_embedded_signup(page, *, business: str, waba: str, phone: str) -> None:  # type: ignore[no-untyped-def]
+    """Click Connect WhatsApp on ``page`` and go through the mock's Embedded Signup dialog
+    with a new business and WABA, as a person would (the code shown on screen)."""
+    import re
+
+    with page.expect_popup() as popup_info:
+        page.click("#connect-whatsapp")
+    dialog = popup_info.value
+    dialog.wait_for_load_state()
+    dialog.select_option("#business", "__new__")
+    dialog.fill("#business-name", business)
+    dialog.select_option("#waba", "__new__")
+    dialog.fill("#waba-name", waba)
+    dialog.click("#next")
+    dialog.fill("#phone", phone)
+    dialog.fill("#display-name", waba)
+    dialog.click("#send-code")
+    dialog.locator("#shown-code").wait_for(state="visible")
+    code = re.search(r"\d{6}", dialog.locator("#shown-code").inner_text()).group(0)
+    dialog.fill("#code", code)
+    dialog.click("#verify")
+    dialog.locator("#finish:not([disabled])").wait_for()
+    dialog.click("#finish")

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -74,22 +74,23 @@ E = TypeVar("E", bound=wh.WebhookEvent)
 # --- One function per field: the events of one tenant ---------------------------------
 
 
-def account_updates_apply(*, events: Sequence[wh.AccountUpdate]) -> None:
+def _each_by_waba(events: Sequence[E], apply: Callable[..., None]) -> None:
+    """``apply(waba=..., event=...)`` for each event, with its WABA locked and read once."""
     for waba, items in _by_waba(events):
         for event in items:
-            account_update_apply(waba=waba, event=event)
+            apply(waba=waba, event=event)
+
+
+def account_updates_apply(*, events: Sequence[wh.AccountUpdate]) -> None:
+    _each_by_waba(events, account_update_apply)
 
 
 def account_reviews_apply(*, events: Sequence[wh.AccountReviewUpdate]) -> None:
-    for waba, items in _by_waba(events):
-        for event in items:
-            account_review_apply(waba=waba, event=event)
+    _each_by_waba(events, account_review_apply)
 
 
 def capability_updates_apply(*, events: Sequence[wh.BusinessCapabilityUpdate]) -> None:
-    for waba, items in _by_waba(events):
-        for event in items:
-            capability_apply(waba=waba, event=event)
+    _each_by_waba(events, capability_apply)
 
 
 def phone_quality_updates_apply(*, events: Sequence[wh.PhoneNumberQualityUpdate]) -> None:

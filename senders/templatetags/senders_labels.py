@@ -150,6 +150,7 @@ def meta_status_note(phone: PhoneNumber) -> str:
 
 # Embedded Signup's ``current_step`` values: where the signup window was closed.
 SIGNUP_STEPS: dict[str, Promise] = {
+    "CANCEL": _("The signup window was closed before it was finished."),
     "BUSINESS_ACCOUNT_SELECTION": _("The signup window was closed while choosing the business."),
     "WABA_SELECTION": _("The signup window was closed while choosing the WhatsApp account."),
     "PHONE_NUMBER_SETUP": _("The signup window was closed while adding the phone number."),

@@ -13,6 +13,7 @@ import pytest
 from accounts.tenancy import tenant_scope
 from senders.models import ConnectionStatus, PhoneNumber, WhatsAppAccount
 from tests.factories import PASSWORD, World
+from tests.fixtures_browser import complete_mock_embedded_signup
 from tests.fixtures_celery import WorkerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -40,24 +41,9 @@ def test_connect_through_the_dialog_and_land_on_the_connected_account(
     page.goto(live_server.url + "/t/acme/settings/whatsapp/")
     assert "Before you connect" in page.locator("#prerequisites").inner_text()
 
-    with page.expect_popup() as popup_info:
-        page.click("#connect-whatsapp")
-    dialog = popup_info.value
-    dialog.wait_for_load_state()
-    dialog.select_option("#business", "__new__")
-    dialog.fill("#business-name", "Browser GmbH")
-    dialog.select_option("#waba", "__new__")
-    dialog.fill("#waba-name", "Browser Support")
-    dialog.click("#next")
-    dialog.fill("#phone", "+4930123456789")
-    dialog.fill("#display-name", "Browser Support")
-    dialog.click("#send-code")
-    dialog.locator("#shown-code").wait_for(state="visible")
-    code = re.search(r"\d{6}", dialog.locator("#shown-code").inner_text()).group(0)
-    dialog.fill("#code", code)
-    dialog.click("#verify")
-    dialog.locator("#finish:not([disabled])").wait_for()
-    dialog.click("#finish")
+    complete_mock_embedded_signup(
+        page, business="Browser GmbH", waba="Browser Support", phone="+4930123456789"
+    )
 
     # The portal shows the pipeline's progress, then the connected account.
     page.wait_for_url(re.compile(r"/settings/whatsapp/(onboarding|accounts)/\d+/$"), timeout=20_000)

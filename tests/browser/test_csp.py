@@ -20,6 +20,7 @@ import pytest
 from accounts.tenancy import tenant_scope
 from senders.models import ConnectionStatus, OnboardingStatus, WhatsAppAccount
 from tests.factories import PASSWORD, OnboardingFactory, World, team
+from tests.fixtures_browser import complete_mock_embedded_signup
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -135,24 +136,9 @@ def test_main_pages_and_the_connect_flow_work_under_the_policy(
 
     # WhatsApp settings: connect through the mock's Embedded Signup dialog.
     page.goto(base + "/settings/whatsapp/")
-    with page.expect_popup() as popup_info:
-        page.click("#connect-whatsapp")
-    dialog = popup_info.value
-    dialog.wait_for_load_state()
-    dialog.select_option("#business", "__new__")
-    dialog.fill("#business-name", "Policy GmbH")
-    dialog.select_option("#waba", "__new__")
-    dialog.fill("#waba-name", "Policy Support")
-    dialog.click("#next")
-    dialog.fill("#phone", "+4930123456780")
-    dialog.fill("#display-name", "Policy Support")
-    dialog.click("#send-code")
-    dialog.locator("#shown-code").wait_for(state="visible")
-    code = re.search(r"\d{6}", dialog.locator("#shown-code").inner_text()).group(0)
-    dialog.fill("#code", code)
-    dialog.click("#verify")
-    dialog.locator("#finish:not([disabled])").wait_for()
-    dialog.click("#finish")
+    complete_mock_embedded_signup(
+        page, business="Policy GmbH", waba="Policy Support", phone="+4930123456780"
+    )
     page.wait_for_url(re.compile(r"/settings/whatsapp/onboarding/\d+/$"), timeout=30_000)
     page.click("#open-waba")
     page.wait_for_url(re.compile(r"/settings/whatsapp/accounts/\d+/$"))

@@ -71,6 +71,9 @@ def test_the_failure_after_cancel_offers_connect_and_says_it_failed(world: World
     assert "<title>Connection failed · WABA Portal</title>" in html
     assert "Connecting WhatsApp" not in html
     assert 'id="connect-again"' in html and f'href="{WHATSAPP}#connect-whatsapp"' in html
+    # Meta's code in words, not "Meta said: CANCEL".
+    assert "CANCEL" not in html
+    assert "The signup window was closed before it was finished." in html
     # An agent cannot connect: no button.
     html = login(world.agent).get(f"{WHATSAPP}onboarding/{ob.pk}/").content.decode()
     assert 'id="connect-again"' not in html
