@@ -21,7 +21,7 @@ COPY scripts ./scripts
 RUN pip install -e . \
  && SECRET_KEY=build-only-not-secret DATABASE_URL=sqlite:////tmp/build.sqlite3 \
     python manage.py collectstatic --noinput \
- && mkdir -p /app/var && chown -R waba /app/var
+ && mkdir -p /app/var /app/media && chown -R waba /app/var /app/media
 
 USER waba
 EXPOSE 8000

@@ -9,6 +9,9 @@ from waba_portal.errors import Conflict, Invalid, NotAllowed, NotFound, ServiceE
 
 __all__ = [
     "Conflict",
+    "IdempotencyKeyInUse",
+    "IdempotencyKeyInvalid",
+    "IdempotencyKeyReused",
     "Invalid",
     "InvitationError",
     "InvitationLimitError",
@@ -48,3 +51,22 @@ class InvitationLimitError(RateLimited):
     """Too many invitation e-mails in the last hour, by one account or one workspace."""
 
     code = "invitation_limit"
+
+
+class IdempotencyKeyInvalid(Invalid):
+    """The ``Idempotency-Key`` header is empty or longer than 255 characters."""
+
+    code = "idempotency_key_invalid"
+
+
+class IdempotencyKeyInUse(Conflict):
+    """A request with the same ``Idempotency-Key`` is still running."""
+
+    code = "idempotency_key_in_use"
+
+
+class IdempotencyKeyReused(ServiceError):
+    """The ``Idempotency-Key`` was used before for another request (another body or path)."""
+
+    code = "idempotency_key_reused"
+    status = 422

@@ -9,7 +9,7 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Membership, Role
+from accounts.models import API_RESOURCE_GROUPS, ApiScope, Membership, Role
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -174,3 +174,41 @@ class TwoFactorRequiredForm(forms.Form):
     required = forms.BooleanField(
         label=_("Require two-factor sign-in for every member"), required=False
     )
+
+
+# How long a new API key works: (days, label); 0 is "never expires".
+API_KEY_EXPIRIES = [
+    ("0", _("Never")),
+    ("7", _("In 7 days")),
+    ("30", _("In 30 days")),
+    ("90", _("In 90 days")),
+    ("365", _("In a year")),
+]
+
+
+class ApiKeyForm(forms.Form):
+    """A new API key: its name, a scope per resource group, and how long it works."""
+
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("Say which program uses it, such as “CRM sync”."),
+    )
+    expires = forms.ChoiceField(label=_("Expires"), choices=API_KEY_EXPIRIES, initial="0")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("none", _("No access")), *ApiScope.choices]
+        for group, label in API_RESOURCE_GROUPS.items():
+            self.fields[f"scope_{group}"] = forms.ChoiceField(
+                label=label, choices=choices, initial="none", required=False
+            )
+
+    def scope_fields(self) -> list[Any]:
+        return [self[f"scope_{group}"] for group in API_RESOURCE_GROUPS]
+
+    def scopes(self) -> dict[str, str]:
+        return {
+            group: self.cleaned_data.get(f"scope_{group}") or "none"
+            for group in API_RESOURCE_GROUPS
+        }

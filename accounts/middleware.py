@@ -5,6 +5,11 @@ signed-in user's membership of that tenant; a tenant that does not exist and a t
 the user does not belong to both answer 404. It then sets ``request.tenant`` and
 ``request.membership`` and activates the tenant scope for the rest of the request,
 including template rendering.
+
+An API request with ``Authorization: Bearer <key>`` is resolved from the key instead
+(``accounts.api_auth``): an unknown, revoked or expired key answers 401, a key of another
+workspace than the URL's 404; ``request.membership`` is then the key's admin stand-in
+(``ApiKeyActor``) and ``request.api_key`` the key.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts import selectors
+from accounts import api_auth, selectors
+from accounts.acting import reset_acting_key, set_acting_key
 from accounts.tenancy import _scope
 from waba_portal.errors import error_body
 
@@ -35,10 +41,13 @@ class TenantMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.tenant = None  # type: ignore[attr-defined]
         request.membership = None  # type: ignore[attr-defined]
+        request.api_key = None  # type: ignore[attr-defined]
         token = _scope.set(None)
+        acting = set_acting_key(None)
         try:
             return self.get_response(request)
         finally:
+            reset_acting_key(acting)
             _scope.reset(token)
 
     def process_view(
@@ -51,14 +60,19 @@ class TenantMiddleware:
         slug = view_kwargs.pop(TENANT_KWARG, None)
         if slug is None:
             return None
+        if request.path.startswith("/api/") and api_auth.bearer_token(request) is not None:
+            return self._by_api_key(request, slug)
         if not request.user.is_authenticated:
             if request.path.startswith("/api/"):
-                return JsonResponse(
+                response = JsonResponse(
                     error_body(
                         "not_authenticated", _("Authentication credentials were not provided.")
                     ),
                     status=401,
                 )
+                # A 401 names the scheme that would do (RFC 9110): an API key.
+                response["WWW-Authenticate"] = api_auth.BEARER_CHALLENGE
+                return response
             return redirect_to_login(request.get_full_path())
         membership = selectors.membership_for_user(user=request.user, tenant_slug=slug)
         if membership is None:
@@ -69,6 +83,20 @@ class TenantMiddleware:
         request.membership = membership  # type: ignore[attr-defined]
         # Scope the rest of this request (view and rendering); __call__ resets it.
         _scope.set(membership.tenant)
+        return None
+
+    def _by_api_key(self, request: HttpRequest, slug: str) -> HttpResponse | None:
+        try:
+            key = api_auth.api_key_of_request(request)
+        except api_auth.InvalidApiKey:
+            return api_auth.invalid_key_response()
+        if key is None or key.tenant.slug != slug:  # another workspace's key: no such one
+            return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+        request.tenant = key.tenant  # type: ignore[attr-defined]
+        request.membership = api_auth.ApiKeyActor(key)  # type: ignore[attr-defined]
+        request.api_key = key  # type: ignore[attr-defined]
+        _scope.set(key.tenant)
+        set_acting_key({"id": key.pk, "name": key.name, "prefix": key.prefix})
         return None
 
 
@@ -112,6 +140,8 @@ class TwoFactorRequiredMiddleware:
     ) -> HttpResponse | None:
         membership = getattr(request, "membership", None)
         if membership is None or not membership.tenant.two_factor_required:
+            return None
+        if getattr(request, "api_key", None) is not None:  # a key is no member's session
             return None
         is_verified = getattr(request.user, "is_verified", None)
         if is_verified is not None and is_verified():

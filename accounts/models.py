@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.tenancy import TenantOwnedModel
+from waba_portal.crypto import EncryptedTextField
 
 
 class UserManager(BaseUserManager["User"]):
@@ -294,3 +295,130 @@ class Notification(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+# --- API keys and idempotent requests (the REST API, docs/api.md) -------------------------
+
+# The groups of API resources a key is given access to, one scope each.
+API_RESOURCE_GROUPS: dict[str, Any] = {
+    "senders": _("WhatsApp accounts and numbers"),
+    "templates": _("Message templates"),
+    "inbox": _("Conversations and messages"),
+    "contacts": _("Contacts"),
+    "events": _("Event webhooks"),
+}
+
+# A key reads "wbp_live_" and 40 random letters and digits; the first 8 of them stay
+# readable in the table (the prefix), so people and secret scanners recognise a key,
+# and the key is found by them. The table keeps the SHA-256 of the whole key.
+API_KEY_PREFIX = "wbp_live_"  # a marker, not a secret
+API_KEY_PREFIX_CHARS = 8
+
+
+class ApiScope(models.TextChoices):
+    READ = "read", _("Read")
+    WRITE = "write", _("Read and write")
+
+
+class ApiKey(TenantOwnedModel):
+    """A workspace's key to the REST API: acts as an admin of it, within its scopes."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(_("name"), max_length=100)
+    # "wbp_live_" and the key's first 8 random characters: shown in lists and found by.
+    prefix = models.CharField(max_length=32, db_index=True)
+    key_hash = models.CharField(max_length=64)
+    # Resource group -> "read" or "write" (ApiScope); a group not named: no access.
+    scopes = models.JSONField(default=dict, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key_hash"], name="api_key_unique_hash"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def is_usable(self) -> bool:
+        return not self.is_revoked and not self.is_expired
+
+    def allows(self, group: str, *, write: bool) -> bool:
+        """Whether this key may read (or, with ``write``, change) the resource ``group``."""
+        scope = (self.scopes or {}).get(group)
+        return scope == ApiScope.WRITE or (scope == ApiScope.READ and not write)
+
+    def scope_list(self) -> list[tuple[str, str]]:
+        """(group label, scope label) of each group the key may use, in the groups' order."""
+        scopes = self.scopes or {}
+        return [
+            (str(label), str(ApiScope(scopes[group]).label))
+            for group, label in API_RESOURCE_GROUPS.items()
+            if scopes.get(group) in ApiScope.values
+        ]
+
+
+class IdempotencyState(models.TextChoices):
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+
+
+class IdempotencyKey(TenantOwnedModel):
+    """The first answer to a POST sent with an ``Idempotency-Key`` (accounts/idempotency.py).
+
+    One row per workspace, credential and key; the same key and body answer the stored
+    response again until ``expires_at``.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="idempotency_keys")
+    # Who sent it: "key:<ApiKey id>" or "user:<User id>".
+    credential = models.CharField(max_length=40)
+    key = models.CharField(max_length=255)
+    # SHA-256 of the method, the path and the body (JSON bodies in canonical form).
+    fingerprint = models.CharField(max_length=64)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=512)
+    state = models.CharField(
+        max_length=8, choices=IdempotencyState.choices, default=IdempotencyState.RUNNING
+    )
+    # A running request holds the key until then; after it (its process died) it is free.
+    locked_until = models.DateTimeField()
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The answer's JSON, encrypted: a first answer may show a secret once (a new
+    # webhook secret), and its replay shows it again.
+    response_body = EncryptedTextField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "credential", "key"], name="idempotency_key_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.key[:40]})"

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
+
 from django.db.models import QuerySet
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import (
+    API_KEY_PREFIX,
+    API_KEY_PREFIX_CHARS,
+    ApiKey,
     AuditEvent,
     Invitation,
     InvitationStatus,
@@ -153,3 +158,37 @@ def members_with_two_factor() -> list[tuple[Membership, bool]]:
         ).values_list("user_id", flat=True)
     )
     return [(m, m.user_id in enabled) for m in members]
+
+
+# --- API keys ----------------------------------------------------------------------------
+
+
+def api_key_list() -> QuerySet[ApiKey]:
+    """The current workspace's keys, revoked ones included (the page shows them struck)."""
+    return ApiKey.objects.select_related("created_by", "revoked_by")
+
+
+def api_key_access(*, api_key_pk: object) -> ApiKey:
+    """A key of the current workspace, else NotFound."""
+    return get_or_not_found(api_key_list(), pk=api_key_pk)
+
+
+def api_key_by_secret(*, secret: str, secret_hash: str) -> ApiKey | None:
+    """The usable key whose SHA-256 is ``secret_hash``, in whichever active workspace.
+
+    Found by its prefix (indexed), then the hashes compared in constant time; a key that
+    is revoked or expired, or of a switched-off workspace, is None like an unknown one.
+    """
+    prefix_length = len(API_KEY_PREFIX) + API_KEY_PREFIX_CHARS
+    if not secret.startswith(API_KEY_PREFIX) or len(secret) <= prefix_length:
+        return None
+    with unscoped():
+        candidates = list(
+            ApiKey.objects.select_related("tenant").filter(
+                prefix=secret[:prefix_length], tenant__is_active=True
+            )
+        )
+    for key in candidates:
+        if hmac.compare_digest(key.key_hash, secret_hash) and key.is_usable:
+            return key
+    return None

@@ -55,3 +55,10 @@ def notification_send_emails_task(task: Any, tenant: Tenant, notification_ids: l
     except MAIL_ERRORS as exc:
         EMAIL_RETRY.retry_task(task, exc, give_up=partial(_gave_up, "notifications", task, exc))
         return 0
+
+
+@shared_task(name="accounts.tasks.idempotency_keys_expire", queue="default")
+def idempotency_keys_expire() -> int:
+    from accounts.services import idempotency
+
+    return idempotency.idempotency_keys_expire()

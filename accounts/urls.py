@@ -20,6 +20,8 @@ tenant_patterns = [
     path("settings/teams/<id:team_id>/", views.team_detail, name="team_detail"),
     path("settings/audit/", views.audit_log, name="audit_log"),
     path("settings/security/", views.security, name="security"),
+    path("settings/api-keys/", views.api_keys, name="api_keys"),
+    path("settings/api-keys/<id:api_key_pk>/revoke/", views.api_key_revoke, name="api_key_revoke"),
     path("notifications/", views.notifications, name="notifications"),
 ]
 

@@ -5,6 +5,7 @@ Views only translate HTTP to service calls and back; rules live in services.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,6 +28,7 @@ from django_otp import login as otp_login
 from accounts import lockout, selectors, services
 from accounts.forms import (
     AcceptInvitationForm,
+    ApiKeyForm,
     ConfirmIdentityForm,
     EmailAuthenticationForm,
     InvitationTokenForm,
@@ -754,3 +756,54 @@ def security(request: HttpRequest) -> HttpResponse:
         "accounts/security.html",
         {"form": form, "members": selectors.members_with_two_factor()},
     )
+
+
+# --- API keys -------------------------------------------------------------------------
+
+# The key just created, shown once on the page the browser is sent to, then forgotten.
+NEW_API_KEY = "new_api_key"
+
+
+@managers_only
+@require_http_methods(["GET", "POST"])
+def api_keys(request: HttpRequest) -> HttpResponse:
+    """The workspace's API keys, and the form that makes one (shown once)."""
+    membership: Membership = request.membership  # type: ignore[attr-defined]
+    form = ApiKeyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        days = int(form.cleaned_data["expires"])
+        try:
+            key, secret = services.api_keys.api_key_create(
+                actor=membership,
+                name=form.cleaned_data["name"],
+                scopes=form.scopes(),
+                expires_at=timezone.now() + timedelta(days=days) if days else None,
+            )
+        except ServiceError as exc:
+            if exc.field == "scopes":
+                form.add_error(None, exc.message)
+            else:
+                form_add_error(form, exc)
+        else:
+            request.session[NEW_API_KEY] = {"id": key.pk, "key": secret}
+            messages.success(request, _("API key %(name)s created.") % {"name": key.name})
+            return redirect("accounts:api_keys", tenant_slug=membership.tenant.slug)
+    new_key = request.session.pop(NEW_API_KEY, None)
+    return render(
+        request,
+        "accounts/api_keys.html",
+        {"form": form, "keys": selectors.api_key_list(), "new_key": new_key},
+        status=400 if form.errors else 200,
+    )
+
+
+@refusals_return_to("accounts:api_keys")
+@managers_only
+@require_POST
+def api_key_revoke(request: HttpRequest, api_key_pk: int) -> HttpResponse:
+    key = selectors.api_key_access(api_key_pk=api_key_pk)
+    services.api_keys.api_key_revoke(actor=request.membership, key=key)  # type: ignore[attr-defined]
+    messages.success(
+        request, _("API key %(name)s revoked: it no longer works.") % {"name": key.name}
+    )
+    return redirect("accounts:api_keys", tenant_slug=request.tenant.slug)  # type: ignore[attr-defined]

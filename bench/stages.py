@@ -118,7 +118,8 @@ def pipeline_reset(*, drain: bool = True, drain_timeout: float = 120.0) -> None:
     with app.connection_for_write() as conn:
         conn.default_channel.queue_purge("webhooks")
     with connection.cursor() as cur:
-        cur.execute(f"TRUNCATE {CHANGE}, {DELIVERY}, {STATUS_EVENT}, {MESSAGE}")
+        # CASCADE: the inbox's media and consent rows point at messages (inbox, I1).
+        cur.execute(f"TRUNCATE {CHANGE}, {DELIVERY}, {STATUS_EVENT}, {MESSAGE} CASCADE")
 
 
 def _scalar(sql: str, params: list[Any] | None = None) -> int:

@@ -7,4 +7,7 @@ class InboxConfig(AppConfig):
     verbose_name = _("Inbox")
 
     def ready(self) -> None:
-        from inbox import events  # noqa: F401 - registers the webhook handlers
+        from inbox import (
+            audit_labels,  # noqa: F401 - the audit log's sentences
+            events,  # noqa: F401 - registers the webhook handlers
+        )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from accounts.models import Tenant
-from inbox import services
+from inbox.services import inbound
 from waba_portal.graph import webhooks as wh
 from waba_portal.webhooks.registry import webhook_handler
 
 
 @webhook_handler("messages")
 def on_messages(tenant: Tenant, events: list[wh.WebhookEvent]) -> None:
-    services.messages_store_inbound(events=[e for e in events if isinstance(e, wh.InboundMessage)])
-    services.message_statuses_apply(events=[e for e in events if isinstance(e, wh.MessageStatus)])
+    inbound.messages_store_inbound(events=[e for e in events if isinstance(e, wh.InboundMessage)])
+    inbound.message_statuses_apply(events=[e for e in events if isinstance(e, wh.MessageStatus)])

@@ -7,7 +7,10 @@ class SendersConfig(AppConfig):
     verbose_name = _("WhatsApp senders")
 
     def ready(self) -> None:
-        from senders import events  # noqa: F401 - registers the webhook handlers
+        from senders import (
+            audit_labels,  # noqa: F401 - the audit log's sentences
+            events,  # noqa: F401 - registers the webhook handlers
+        )
         from senders.selectors import tenants_for_meta_ids
         from waba_portal.webhooks.registry import register_tenant_router
 

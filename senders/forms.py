@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Membership
 from senders.models import SignupEvent
 
 
@@ -45,3 +46,42 @@ class SignupResultForm(forms.Form):
         data = self.cleaned_data
         keys = ("waba_id", "phone_number_id", "business_id", "error_message", "current_step")
         return {"event": data["event"], "data": {k: data[k] for k in keys if data.get(k)}}
+
+
+# --- Channel settings (senders/views/channels.py) ------------------------------------
+# The forms only read the page's fields; the rules (required, lengths, ranges, tariffs,
+# teams and members of this workspace) are the service's, so pages and API say the same.
+
+
+class ChannelSettingsForm(forms.Form):
+    name = forms.CharField(label=_("Internal channel name"), required=False)
+    display_name = forms.CharField(label=_("Display name in channel pickers"), required=False)
+    tariff = forms.CharField(label=_("Tariff"), required=False)
+    auto_assign = forms.BooleanField(label=_("Assign to the agent who replies"), required=False)
+    auto_resolve_new_days = forms.IntegerField(
+        label=_("Resolve New conversations after (days)"), required=False
+    )
+    auto_resolve_pending_days = forms.IntegerField(
+        label=_("Resolve Pending conversations after (days)"), required=False
+    )
+    all_users = forms.BooleanField(label=_("All users"), required=False)
+    all_teams = forms.BooleanField(label=_("All teams"), required=False)
+    teams = forms.TypedMultipleChoiceField(label=_("Teams with access"), coerce=int, required=False)
+
+    def __init__(self, *args: Any, teams: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["teams"].choices = [(t.pk, t.name) for t in teams]  # type: ignore[attr-defined]
+
+
+class ChannelMemberForm(forms.Form):
+    membership = forms.ModelChoiceField(
+        label=_("Member"),
+        queryset=Membership.objects.none(),  # the workspace's members, set on each form
+        error_messages={"invalid_choice": _("Choose a member of this workspace.")},
+    )
+    role = forms.CharField(label=_("Role on this channel"), required=False)
+
+    def __init__(self, *args: Any, members: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["membership"].queryset = members  # type: ignore[attr-defined]
+        self.fields["membership"].error_messages["required"] = _("Choose a member.")

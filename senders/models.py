@@ -405,6 +405,11 @@ class Onboarding(TenantOwnedModel):
     account = models.ForeignKey(
         WhatsAppAccount, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Set when the signup adds a number to an account already connected: the WABA the
+    # person must choose in Meta's window; choosing another one stops the onboarding.
+    target_account = models.ForeignKey(
+        WhatsAppAccount, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     status = models.CharField(
         max_length=16, choices=OnboardingStatus.choices, default=OnboardingStatus.QUEUED
     )
@@ -467,6 +472,10 @@ class HistoryKind(models.TextChoices):
     BAN = "ban", _("Ban")
     VIOLATION = "violation", _("Policy violation")
     PRIMARY = "primary", _("Primary sender")
+    OFFICIAL = "official", _("Official business account")
+    VERIFICATION_CODE = "code", _("Number verification")
+    REGISTRATION = "registration", _("Registration")
+    PROFILE = "profile", _("Business profile")
 
 
 class AccountHistory(TenantOwnedModel):
@@ -489,3 +498,325 @@ class AccountHistory(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.old_value} → {self.new_value}"
+
+
+# --- Numbers added in the portal -----------------------------------------------------
+
+
+class VerificationMethod(models.TextChoices):
+    SMS = "SMS", _("Text message (SMS)")
+    VOICE = "VOICE", _("Voice call")
+
+
+class NumberVerification(TenantOwnedModel):
+    """Verifying that the business owns a number it added: codes asked for and tried.
+
+    One row per number. Wrong codes are counted here and the lockout is enforced by
+    us before Meta is asked again: three failures lock the number for four hours,
+    each failure after a lockout locks it for a day; a success resets the count.
+    """
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="number_verifications"
+    )
+    phone_number = models.ForeignKey(
+        PhoneNumber, on_delete=models.CASCADE, related_name="verifications"
+    )
+    method = models.CharField(max_length=8, choices=VerificationMethod.choices, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    code_requested_at = models.DateTimeField(null=True, blank=True)
+    code_expires_at = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    lockouts = models.PositiveSmallIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "phone_number"], name="verification_one_per_number"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"verification of {self.phone_number_id}"
+
+
+class PhoneNumberDetails(TenantOwnedModel):
+    """What the portal knows of a number beyond Meta's fields: how it was added, its
+    E.164 form and type, the two-step verification PIN's life, and its removal."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="number_details")
+    phone_number = models.ForeignKey(PhoneNumber, on_delete=models.CASCADE, related_name="details")
+    e164 = models.CharField(max_length=20, blank=True)
+    region = models.CharField(max_length=2, blank=True)
+    # phonenumbers' type name in lower case: mobile, fixed_line, toll_free, voip, ...
+    number_type = models.CharField(max_length=24, blank=True)
+    added_in_portal = models.BooleanField(default=False)
+    added_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    pin_set_at = models.DateTimeField(null=True, blank=True)
+    # The PIN is shown once, on request; after that it can only be changed.
+    pin_revealed_at = models.DateTimeField(null=True, blank=True)
+    name_requested_at = models.DateTimeField(null=True, blank=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "phone_number"], name="details_one_per_number"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"details of {self.phone_number_id}"
+
+
+# --- Official Business Account -------------------------------------------------------
+
+
+class OfficialBusinessStatus(models.TextChoices):
+    """``oba_status`` of a number at Meta, and the state of our request."""
+
+    NOT_STARTED = "NOT_STARTED", _("Not requested")
+    PENDING = "PENDING", _("In review")
+    APPROVED = "APPROVED", _("Approved")
+    REJECTED = "REJECTED", _("Rejected")
+    CANCELLED = "CANCELLED", _("Cancelled")
+
+
+class OfficialBusinessRequest(TenantOwnedModel):
+    """A request for the Official Business Account badge, with Meta's required fields."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="oba_requests")
+    phone_number = models.ForeignKey(
+        PhoneNumber, on_delete=models.CASCADE, related_name="oba_requests"
+    )
+    status = models.CharField(max_length=16, default=OfficialBusinessStatus.PENDING)
+    business_website_url = models.URLField(max_length=256)
+    primary_country_of_operation = models.CharField(max_length=2)
+    primary_language = models.CharField(max_length=16)
+    supporting_links = models.JSONField(default=list, blank=True)
+    parent_business_or_brand = models.CharField(max_length=256, blank=True)
+    additional_supporting_information = models.TextField(blank=True)
+    rejection_reason = models.TextField(blank=True)
+    submitted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"OBA request {self.pk} ({self.status})"
+
+
+# --- QR codes and message links ------------------------------------------------------
+
+
+class QrCode(TenantOwnedModel):
+    """A QR code / wa.me message link of a number, as Meta keeps it (``message_qrdls``)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="qr_codes")
+    phone_number = models.ForeignKey(PhoneNumber, on_delete=models.CASCADE, related_name="qr_codes")
+    code = models.CharField(max_length=64)
+    prefilled_message = models.CharField(max_length=140)
+    deep_link_url = models.URLField(max_length=255)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "code"], name="qr_code_unique"),
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+# --- The business profile's sync -----------------------------------------------------
+
+
+class BusinessVertical(models.TextChoices):
+    """The business profile's ``vertical`` (industry), in WhatsApp Manager's words.
+
+    An update takes the first 21 (the spec's enum); Meta's answers may also say
+    UNDEFINED or NOT_A_BIZ, which cannot be chosen (NOTES §2).
+    """
+
+    OTHER = "OTHER", _("Other")
+    AUTO = "AUTO", _("Automotive")
+    BEAUTY = "BEAUTY", _("Beauty, spa and salon")
+    APPAREL = "APPAREL", _("Clothing and apparel")
+    EDU = "EDU", _("Education")
+    ENTERTAIN = "ENTERTAIN", _("Entertainment")
+    EVENT_PLAN = "EVENT_PLAN", _("Event planning and service")
+    FINANCE = "FINANCE", _("Finance and banking")
+    GROCERY = "GROCERY", _("Food and grocery")
+    GOVT = "GOVT", _("Public service")
+    HOTEL = "HOTEL", _("Hotel and lodging")
+    HEALTH = "HEALTH", _("Medical and health")
+    NONPROFIT = "NONPROFIT", _("Non-profit organisation")
+    PROF_SERVICES = "PROF_SERVICES", _("Professional services")
+    RETAIL = "RETAIL", _("Shopping and retail")
+    TRAVEL = "TRAVEL", _("Travel and transport")
+    RESTAURANT = "RESTAURANT", _("Restaurant")
+    ALCOHOL = "ALCOHOL", _("Alcoholic beverages")
+    ONLINE_GAMBLING = "ONLINE_GAMBLING", _("Online gambling and gaming")
+    PHYSICAL_GAMBLING = "PHYSICAL_GAMBLING", _("Gambling and gaming (not online)")
+    OTC_DRUGS = "OTC_DRUGS", _("Over-the-counter medicines")
+    UNDEFINED = "UNDEFINED", _("Not chosen")
+    NOT_A_BIZ = "NOT_A_BIZ", _("Not a business")
+
+
+# Values Meta reports that an update cannot send.
+READ_ONLY_VERTICALS = frozenset({BusinessVertical.UNDEFINED, BusinessVertical.NOT_A_BIZ})
+
+
+class ProfileSyncState(models.TextChoices):
+    SAVED = "saved", _("Saved here")
+    SENT = "sent", _("Sent to Meta")
+    LIVE = "live", _("Live at Meta")
+    FAILED = "failed", _("Failed")
+
+
+class BusinessProfileSync(TenantOwnedModel):
+    """The profile as the tenant wants it, and how far it got to Meta.
+
+    :class:`BusinessProfile` is what Meta last reported; this row holds the edit and
+    its journey (saved here → sent → live at Meta, or failed with the reason).
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="profile_syncs")
+    phone_number = models.ForeignKey(
+        PhoneNumber, on_delete=models.CASCADE, related_name="profile_syncs"
+    )
+    about = models.CharField(max_length=139, blank=True)
+    address = models.CharField(max_length=256, blank=True)
+    description = models.CharField(max_length=512, blank=True)
+    email = models.CharField(max_length=128, blank=True)
+    websites = models.JSONField(default=list, blank=True)
+    vertical = models.CharField(max_length=32, blank=True)
+    # The logo as uploaded (a checked JPEG), and the handle Meta's upload gave for it.
+    picture = models.ImageField(upload_to="profile-pictures/", blank=True)
+    picture_handle = models.TextField(blank=True)
+    picture_changed = models.BooleanField(default=False)
+    state = models.CharField(
+        max_length=8, choices=ProfileSyncState.choices, default=ProfileSyncState.SAVED
+    )
+    problem = models.CharField(max_length=48, blank=True)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    edited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    edited_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    live_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "phone_number"], name="profile_sync_one_per_number"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"profile edit of {self.phone_number_id} ({self.state})"
+
+
+# --- Channel settings ----------------------------------------------------------------
+
+
+class ChannelSettings(TenantOwnedModel):
+    """How the portal uses a number as an inbox channel (the inbox enforces these)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="channels")
+    phone_number = models.ForeignKey(
+        PhoneNumber, on_delete=models.CASCADE, related_name="channel_settings"
+    )
+    name = models.CharField(_("internal channel name"), max_length=100)
+    display_name = models.CharField(
+        _("display name in channel pickers"), max_length=255, blank=True
+    )
+    tariff = models.CharField(_("tariff"), max_length=64, blank=True)
+    auto_assign = models.BooleanField(_("assign to the agent who replies"), default=True)
+    auto_resolve_new_days = models.PositiveSmallIntegerField(default=30)
+    auto_resolve_pending_days = models.PositiveSmallIntegerField(default=30)
+    all_users = models.BooleanField(_("all users"), default=True)
+    all_teams = models.BooleanField(_("all teams"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "phone_number"], name="channel_one_per_number"
+            ),
+            models.UniqueConstraint(fields=["tenant", "name"], name="channel_unique_name"),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChannelTeam(TenantOwnedModel):
+    """A team with access to a channel (when the channel is not open to all teams)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="channel_teams")
+    channel = models.ForeignKey(ChannelSettings, on_delete=models.CASCADE, related_name="teams")
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="channels")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "channel", "team"], name="channel_team_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} on {self.channel_id}"
+
+
+class ChannelRole(models.TextChoices):
+    """A user's role on one channel (Sparkcentral's meanings, DESIGN §2)."""
+
+    VIEWER = "viewer", _("Viewer")
+    CONTRIBUTOR = "contributor", _("Contributor")
+    SUPERVISOR = "supervisor", _("Supervisor")
+
+
+class ChannelMember(TenantOwnedModel):
+    """A user's role on a channel."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="channel_members")
+    channel = models.ForeignKey(ChannelSettings, on_delete=models.CASCADE, related_name="members")
+    membership = models.ForeignKey(
+        "accounts.Membership", on_delete=models.CASCADE, related_name="channel_roles"
+    )
+    role = models.CharField(
+        max_length=16, choices=ChannelRole.choices, default=ChannelRole.CONTRIBUTOR
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "channel", "membership"], name="channel_member_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership_id} {self.role} on {self.channel_id}"

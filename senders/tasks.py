@@ -151,3 +151,66 @@ def phone_refresh_task(task: Any, tenant: Tenant, phone_pk: int) -> None:
             exc,
             give_up=lambda: sync.phone_refresh_give_up(phone_pk=phone_pk, message=message),
         )
+
+
+# -- numbers: add (H1)
+# -- numbers: verify, register, PIN, remove (H2)
+# -- display name, OBA, QR codes (H3)
+
+
+@shared_task(name="senders.oba_refresh_fan_out", queue="sync")
+def oba_refresh_fan_out_task() -> int:
+    """Beat: queue a read of every Official Business Account request in review."""
+    from senders.services import official_business
+
+    return official_business.oba_fan_out()
+
+
+@tenant_task(name="senders.oba_refresh", queue="sync", bind=True, max_retries=None)
+def oba_refresh_task(task: Any, tenant: Tenant, request_pk: int) -> None:
+    """Read Meta's decision on one badge request; retry while Meta is unavailable (the
+    request stays in review and the next round reads it again if retries run out)."""
+    from senders.services import official_business
+
+    try:
+        official_business.oba_refresh(request_pk=request_pk)
+    except (ge.GraphTransientError, ge.GraphRateLimitError) as exc:
+        SYNC_RETRY.retry_task(
+            task,
+            exc,
+            give_up=partial(
+                logger.warning, "OBA request %s: Meta did not answer; next round", request_pk
+            ),
+        )
+
+
+# -- business profile and logo (H4)
+# Sending a profile edit: the page shows its state, so the waits stay short; after the
+# last try the edit fails with why (and Retry), it never stays "sent".
+PROFILE_SYNC_RETRY = TaskRetryPolicy(
+    base="PROFILE_SYNC_RETRY_BASE_SECONDS",
+    cap=300,
+    max_retries="PROFILE_SYNC_MAX_RETRIES",
+    max_hint=900,
+)
+
+
+@tenant_task(name="senders.business_profile_sync", queue="sync", bind=True, max_retries=None)
+def business_profile_sync_task(task: Any, tenant: Tenant, sync_pk: int, version: str) -> None:
+    """Send one version of a number's business profile edit to Meta and mark it live."""
+    from senders.services import business_profile
+
+    try:
+        business_profile.profile_push(sync_pk=sync_pk, version=version)
+    except business_profile.RETRYABLE_ERRORS as exc:
+        PROFILE_SYNC_RETRY.retry_task(
+            task,
+            exc,
+            give_up=partial(
+                business_profile.profile_push_give_up, sync_pk=sync_pk, version=version, error=exc
+            ),
+        )
+
+
+# -- channel settings (H5)
+# -- templates (T1/T2)

@@ -51,6 +51,21 @@ SIGNUP_INCOMPLETE = "signup_incomplete"
 META_UNAVAILABLE = "meta_unavailable"
 DISCONNECTED_BY_META = "disconnected_by_meta"
 UNEXPECTED = "unexpected"
+# -- numbers: add (H1)
+SIGNUP_OTHER_WABA = "signup_other_waba"
+# -- numbers: verify, register, PIN, remove (H2)
+VERIFICATION_CODE_REQUEST = "verification_code_request"
+VERIFICATION_CODE_WRONG = "verification_code_wrong"
+VERIFICATION_LOCKED = "verification_locked"
+NUMBER_NOT_VERIFIED = "number_not_verified"
+# -- display name, OBA, QR codes (H3)
+OFFICIAL_BUSINESS_REJECTED = "official_business_rejected"
+# -- business profile and logo (H4)
+PROFILE_REJECTED = "profile_rejected"
+PROFILE_PICTURE_REJECTED = "profile_picture_rejected"
+PROFILE_NOT_APPLIED = "profile_not_applied"
+# -- channel settings (H5)
+# -- templates (T1/T2)
 
 CATALOGUE: dict[str, Problem] = {
     p.key: p
@@ -106,7 +121,10 @@ CATALOGUE: dict[str, Problem] = {
             ),
             (
                 _("Choose a name that matches your business and Meta's display name rules."),
-                _("Change it in WhatsApp Manager → Phone numbers → Display name."),
+                _(
+                    "Enter it on the number's Display name page here (or in WhatsApp "
+                    "Manager → Phone numbers → Display name)."
+                ),
                 _("After Meta approves the new name, click Resubmit here."),
             ),
             resubmit_fixes=True,
@@ -257,6 +275,159 @@ CATALOGUE: dict[str, Problem] = {
             (_("Click Retry. If it happens again, contact support with the time it happened."),),
             resubmit_fixes=True,
         ),
+        # -- numbers: add (H1)
+        Problem(
+            SIGNUP_OTHER_WABA,
+            _("Choose the WhatsApp Business Account that is already connected"),
+            _(
+                "A number is added to an account that is already connected, so the Meta "
+                "window has to be completed with that same WhatsApp Business Account. "
+                "Another account was chosen in it: nothing was added, and nothing of the "
+                "other account was kept."
+            ),
+            (
+                _(
+                    "On the account's page, click Add number, then Add through Meta's signup "
+                    "window again."
+                ),
+                _(
+                    "In the Meta window, choose the WhatsApp Business Account that is already "
+                    "connected: its name and WABA id are on its page here."
+                ),
+                _(
+                    "To connect the other account as well, use Connect WhatsApp on the "
+                    "WhatsApp page instead."
+                ),
+            ),
+        ),
+        # -- numbers: verify, register, PIN, remove (H2)
+        Problem(
+            VERIFICATION_CODE_REQUEST,
+            _("Meta could not send the verification code"),
+            _(
+                "Meta refused to send a code to this number: too many codes were asked for "
+                "in a short time, or the number cannot receive text messages or calls."
+            ),
+            (
+                _("Wait an hour before you ask for another code."),
+                _(
+                    "Make sure the number receives text messages (or calls, for a landline) "
+                    "and no call menu (IVR) answers it."
+                ),
+                _("Ask for the code the other way: by voice call instead of SMS, or the reverse."),
+            ),
+        ),
+        Problem(
+            VERIFICATION_CODE_WRONG,
+            _("The verification code was not accepted"),
+            _(
+                "Meta did not accept the code: it is wrong, it was used already, or it "
+                "expired (a code is valid for 10 minutes)."
+            ),
+            (
+                _("Enter the 6 digits of the last code you received; earlier codes stop working."),
+                _("If the code is older than 10 minutes, ask for a new one."),
+                _(
+                    "After 3 wrong codes the number is locked for 4 hours; after that, each "
+                    "wrong code locks it for a day."
+                ),
+            ),
+        ),
+        Problem(
+            VERIFICATION_LOCKED,
+            _("Too many wrong verification codes"),
+            _(
+                "After 3 wrong codes the portal locks verification of the number for 4 "
+                "hours, and after that for a day at each wrong code, so that Meta does not "
+                "block the number for failed attempts."
+            ),
+            (
+                _("Wait until the time shown on the number's page."),
+                _("Then ask for a new code and enter it within 10 minutes."),
+            ),
+        ),
+        Problem(
+            NUMBER_NOT_VERIFIED,
+            _("The number is not verified"),
+            _(
+                "Meta registers a number only after its owner proved, with a code sent by "
+                "SMS or voice call, that the number is theirs. The verification is missing "
+                "or expired."
+            ),
+            (
+                _("Ask for a verification code by SMS or voice call on the number's page."),
+                _("Enter the code within 10 minutes, then register the number."),
+            ),
+        ),
+        # -- display name, OBA, QR codes (H3)
+        Problem(
+            OFFICIAL_BUSINESS_REJECTED,
+            _("Official Business Account not granted"),
+            _(
+                "Meta did not give this number the Official Business Account badge. Meta "
+                "grants it to notable brands: a business that is often in the news, under "
+                "the same name as the number's display name."
+            ),
+            (
+                _(
+                    "Collect up to five articles about the business from well-known news "
+                    "sites. Paid or promotional articles, your own pages and listings do not "
+                    "count."
+                ),
+                _(
+                    "Make sure your website and the articles use the number's display name, "
+                    "and that the business is verified in Meta Business Suite."
+                ),
+                _(
+                    "Request the badge again on the number's Display name page 30 days after "
+                    "the rejection, with the new links."
+                ),
+            ),
+        ),
+        # -- business profile and logo (H4)
+        Problem(
+            PROFILE_REJECTED,
+            _("Meta refused the business profile"),
+            _(
+                "Meta did not accept a value of the profile: a text longer than WhatsApp "
+                "allows, an e-mail address or website it does not take, or a category it "
+                "does not know. Nothing of this change is shown in WhatsApp yet."
+            ),
+            (
+                _("Read what Meta said, shown with this message: it names the field."),
+                _("Correct that field on the number's Business profile page and save it."),
+                _("Or, if the values are right, retry sending them."),
+            ),
+        ),
+        Problem(
+            PROFILE_PICTURE_REJECTED,
+            _("Meta refused the profile picture"),
+            _(
+                "Meta did not accept the uploaded picture, or its upload did not finish. "
+                "The rest of the profile was not changed either."
+            ),
+            (
+                _(
+                    "Upload the picture again as a JPEG of at least 400 × 400 pixels and at "
+                    "most 5 MB, ideally square."
+                ),
+                _("If the picture is fine, retry sending the profile."),
+            ),
+        ),
+        Problem(
+            PROFILE_NOT_APPLIED,
+            _("Meta accepted the profile but does not show it"),
+            _(
+                "Meta answered that the profile was updated, but reading it back several "
+                "times still showed the previous values."
+            ),
+            (
+                _("Wait a few minutes, then read the profile from Meta again."),
+                _("If it still shows the old values, retry sending the profile."),
+            ),
+        ),
+        # -- channel settings (H5)
+        # -- templates (T1/T2)
     ]
 }
 
@@ -267,16 +438,22 @@ def get(key: str) -> Problem:
 
 # --- The steps in the API's words ---------------------------------------------------------
 # The steps above name the buttons of the web pages ("click Resubmit here"). The API's
-# ``problem.steps`` name the API's own actions instead; where the API has no such action
-# (Resubmit, Retry, Sync now, Disconnect) they say where in the portal it is.
+# ``problem.steps`` name the API's own actions instead (resubmit, retry, sync,
+# disconnect, reconnect); where the API has no such action they say where in the portal
+# it is.
 
 _CONNECT_API = _(
     "Start a new connection through the API: POST /api/v1/t/<workspace>/onboardings/ with "
     "the Embedded Signup result."
 )
 _RETRY_API = _(
-    "Then start the connection again through the API (POST /api/v1/t/<workspace>/"
-    "onboardings/), or resubmit the number on its account page in the portal."
+    "Then retry the failed connection (POST /api/v1/t/<workspace>/onboardings/<id>/retry/) "
+    "or resubmit the number (POST /api/v1/t/<workspace>/phone-numbers/<id>/resubmit/)."
+)
+# -- REST API (A2): an account that lost its access is connected again in place.
+_RECONNECT_API = _(
+    "Connect the account again: GET /api/v1/t/<workspace>/wabas/<id>/reconnect/ says what "
+    "Embedded Signup needs, then POST its result to the same address."
 )
 API_STEPS: dict[str, tuple[Promise, ...]] = {
     ANOTHER_PROVIDER: (
@@ -301,14 +478,17 @@ API_STEPS: dict[str, tuple[Promise, ...]] = {
     ),
     DISPLAY_NAME_REJECTED: (
         _("Choose a name that matches your business and Meta's display name rules."),
-        _("Change it in WhatsApp Manager → Phone numbers → Display name."),
         _(
-            "After Meta approves the new name, resubmit the number on its account page in "
-            "the portal (the API has no resubmit action)."
+            "Send it with POST /api/v1/t/<workspace>/phone-numbers/<id>/display-name/ "
+            '{"name": "..."}; Meta reviews it again.'
+        ),
+        _(
+            "After Meta approves the new name, register the number again: POST /api/v1/t/"
+            "<workspace>/phone-numbers/<id>/display-name/register/."
         ),
     ),
     CREDIT_LINE: (
-        _("Disconnect this account on its page in the portal (the API cannot disconnect)."),
+        _("Disconnect this account: POST /api/v1/t/<workspace>/wabas/<id>/disconnect/."),
         _(
             "Create a new WhatsApp Business Account through the API: POST /api/v1/t/"
             "<workspace>/onboardings/ with the Embedded Signup result."
@@ -331,7 +511,7 @@ API_STEPS: dict[str, tuple[Promise, ...]] = {
         _("Ask an admin of the business portfolio to give you full control, or"),
         _("let an admin of the portfolio run Embedded Signup for this workspace."),
     ),
-    TOKEN_INVALID: (_CONNECT_API,),
+    TOKEN_INVALID: (_RECONNECT_API,),
     UNVERIFIED_TRIAL_ENDED: (
         _("Start business verification in Meta Business Suite → Security centre."),
         _(
@@ -354,7 +534,14 @@ API_STEPS: dict[str, tuple[Promise, ...]] = {
     META_UNAVAILABLE: (
         _("Wait a few minutes and send the same request again. Nothing you sent is lost."),
     ),
-    DISCONNECTED_BY_META: (_CONNECT_API,),
+    DISCONNECTED_BY_META: (_RECONNECT_API,),
+    SIGNUP_OTHER_WABA: (
+        _(
+            "Run Embedded Signup again and choose, in the Meta window, the WhatsApp Business "
+            "Account that is already connected (its WABA id is in GET /api/v1/t/<workspace>/"
+            "wabas/); or add the number with POST /api/v1/t/<workspace>/phone-numbers/."
+        ),
+    ),
     UNEXPECTED: (
         _(
             "Send the same request again. If it happens again, contact support with the "

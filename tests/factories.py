@@ -272,3 +272,155 @@ def make_world() -> World:
         other_tenant=other,
         other_owner=member(other, Role.OWNER, email="owner@globex.test"),
     )
+
+
+# -- templates (T1/T2)
+class TemplateFactory(TenantOwnedFactory):
+    """An approved template of ``waba`` (a new WABA unless given), as Meta listed it."""
+
+    class Meta:
+        model = "templates_app.Template"
+
+    waba = factory.SubFactory(WhatsAppAccountFactory)
+    tenant = factory.SelfAttribute("waba.tenant")
+    meta_template_id = factory.LazyFunction(lambda: new_meta_id("5"))
+    name = factory.Sequence(lambda n: f"order_update_{n}")
+    language = "en_US"
+    category = "UTILITY"
+    parameter_format = "POSITIONAL"
+    components = factory.LazyFunction(
+        lambda: [
+            {
+                "type": "BODY",
+                "text": "Hello {{1}}, your order {{2}} is on its way.",
+                "example": {"body_text": [["Ann", "A-1001"]]},
+            }
+        ]
+    )
+    status = "APPROVED"
+    quality_score = "UNKNOWN"
+    ever_approved = factory.LazyAttribute(lambda o: o.status == "APPROVED")
+
+
+# -- display name, OBA, QR codes (H3)
+_qr_codes = itertools.count(random.randrange(10**6))
+_QR_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+def new_qr_code() -> str:
+    """A 14-character code as Meta makes them ([A-Z2-7]), unique within the run."""
+    n, out = next(_qr_codes), ""
+    for _ in range(14):
+        n, digit = divmod(n, 32)
+        out += _QR_ALPHABET[digit]
+    return out
+
+
+class QrCodeFactory(TenantOwnedFactory):
+    """A QR code / message link of ``phone_number`` (a new number unless given)."""
+
+    class Meta:
+        model = "senders.QrCode"
+
+    phone_number = factory.SubFactory(PhoneNumberFactory)
+    tenant = factory.SelfAttribute("phone_number.tenant")
+    code = factory.LazyFunction(new_qr_code)
+    prefilled_message = "Hello! I'd like to order."
+    deep_link_url = factory.LazyAttribute(lambda o: f"https://wa.me/message/{o.code}")
+
+
+# -- REST API (A1): API keys, event subscriptions and deliveries
+ALL_SCOPES = {g: "write" for g in ("senders", "templates", "inbox", "contacts", "events")}
+
+
+def api_key_for(
+    tenant: Tenant, *, scopes: dict[str, str] | None = None, name: str = "Test key", **fields: Any
+) -> tuple[Any, str]:
+    """A key of ``tenant`` (every group read/write unless ``scopes``), and the key itself."""
+    from accounts.models import API_KEY_PREFIX, API_KEY_PREFIX_CHARS, ApiKey
+    from accounts.services.api_keys import api_key_hash, api_key_secret_new
+
+    secret = api_key_secret_new()
+    with tenant_scope(tenant):
+        key = ApiKey.objects.create(
+            name=name,
+            prefix=secret[: len(API_KEY_PREFIX) + API_KEY_PREFIX_CHARS],
+            key_hash=api_key_hash(secret),
+            scopes=ALL_SCOPES if scopes is None else scopes,
+            **fields,
+        )
+    return key, secret
+
+
+def event_subscription_for(tenant: Tenant, **fields: Any) -> Any:
+    """A subscription of ``tenant`` to every event (its URL is not checked here)."""
+    from waba_portal.events.models import EVENT_TYPES, EventSubscription
+    from waba_portal.events.signing import secret_new
+
+    values: dict[str, Any] = {
+        "url": "https://hooks.example.test/waba",
+        "events": list(EVENT_TYPES),
+        "secret": secret_new(),
+        **fields,
+    }
+    with tenant_scope(tenant):
+        return EventSubscription.objects.create(**values)
+
+
+def event_delivery_for(subscription: Any, *, status: str = "succeeded", **fields: Any) -> Any:
+    """A finished delivery of a ``number.status_changed`` event to ``subscription``."""
+    from waba_portal.events.models import Event, EventDelivery
+
+    with tenant_scope(subscription.tenant):
+        event = Event.objects.create(type="number.status_changed", data={"phone_number": 1})
+        return EventDelivery.objects.create(
+            event=event,
+            subscription=subscription,
+            status=status,
+            attempts=1,
+            next_attempt_at=None,
+            last_status_code=200 if status == "succeeded" else 500,
+            **fields,
+        )
+
+
+# -- inbox (I1)
+_wa_ids = itertools.count(random.randrange(10**6) * 100)
+
+
+def conversation_for(phone: PhoneNumber, *, name: str = "Ana Lima", **fields: Any) -> Any:
+    """A new contact of ``phone``'s tenant with an open conversation on ``phone``: one
+    inbound text, and one image whose file is still to be fetched (``.media``)."""
+    from inbox.models import Contact, Conversation, Direction, Media, Message, MessageStatus
+
+    wa_id = f"49151{next(_wa_ids) % 10**8:08d}"
+    now = timezone.now()
+    with tenant_scope(phone.tenant):
+        contact = Contact.objects.create(wa_id=wa_id, phone=f"+{wa_id}", profile_name=name)
+        conversation = Conversation.objects.create(
+            channel=phone, contact=contact, last_inbound_at=now, unread_count=2, **fields
+        )
+        rows = [
+            Message.objects.create(
+                conversation=conversation,
+                wamid=f"wamid.test-{wa_id}-{kind}",
+                direction=Direction.INBOUND,
+                phone_number_id=phone.phone_number_id,
+                wa_id=wa_id,
+                type=kind,
+                text=text,
+                payload={"type": kind, kind: body},
+                status=MessageStatus.RECEIVED,
+                meta_timestamp=now,
+            )
+            for kind, text, body in (
+                ("text", "Hello, is my order on its way?", {"body": "Hello"}),
+                ("image", "", {"id": "9" + wa_id, "mime_type": "image/jpeg"}),
+            )
+        ]
+        conversation.last_message = rows[-1]
+        conversation.save(update_fields=["last_message"])
+        conversation.media = Media.objects.create(  # type: ignore[attr-defined]
+            message=rows[-1], media_id="9" + wa_id, mime_type="image/jpeg"
+        )
+    return conversation

@@ -28,17 +28,25 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RoutePattern
 
-from accounts.models import Invitation, Membership, Role, Team, Tenant
+from accounts.models import ApiKey, Invitation, Membership, Role, Team, Tenant
 from accounts.tenancy import tenant_scope
-from senders.models import Onboarding, PhoneNumber, WhatsAppAccount
+from senders.models import Onboarding, PhoneNumber, QrCode, WhatsAppAccount
+from templates_app.models import Template
 from tests.factories import (
     OnboardingFactory,
     PhoneNumberFactory,
+    QrCodeFactory,
+    TemplateFactory,
     WhatsAppAccountFactory,
     World,
+    api_key_for,
+    conversation_for,  # inbox (I1)
+    event_delivery_for,
+    event_subscription_for,
     make_world,
     team,
 )
+from waba_portal.events.models import EventDelivery, EventSubscription
 
 TENANT_KWARG = "tenant_slug"
 
@@ -54,6 +62,12 @@ class TenantObjects:
     waba: WhatsAppAccount
     phone: PhoneNumber
     onboarding: Onboarding
+    template: Template
+    qr: QrCode
+    api_key: ApiKey  # REST API (A1)
+    subscription: EventSubscription  # REST API (A1)
+    delivery: EventDelivery  # REST API (A1)
+    conversation: Any = None  # inbox (I1): with its contact and a media file
 
 
 # The value of each URL argument, from a tenant's objects. A URL whose argument is not
@@ -66,6 +80,15 @@ URL_VALUES: dict[str, Callable[[TenantObjects], object]] = {
     "onboarding_pk": lambda o: o.onboarding.pk,
     "waba_pk": lambda o: o.waba.pk,
     "phone_pk": lambda o: o.phone.pk,
+    "membership_pk": lambda o: o.membership.pk,  # channel roles (H5)
+    "template_pk": lambda o: o.template.pk,  # templates (T1/T2)
+    "qr_pk": lambda o: o.qr.pk,  # QR codes (H3)
+    "api_key_pk": lambda o: o.api_key.pk,  # REST API (A1)
+    "subscription_pk": lambda o: o.subscription.pk,  # REST API (A1)
+    "delivery_pk": lambda o: o.delivery.pk,  # REST API (A1)
+    "conversation_pk": lambda o: o.conversation.pk,  # inbox (I1)
+    "contact_pk": lambda o: o.conversation.contact_id,  # inbox (I1)
+    "media_pk": lambda o: o.conversation.media.pk,  # inbox (I1)
 }
 
 # URL arguments that are not ids: the same value for both tenants.
@@ -90,7 +113,96 @@ AGENT_REFUSED: dict[str, set[str]] = {
     "senders:phone_resubmit": {"POST"},
     "senders:primary_switch": {"POST"},
     "api-phone-number-primary": {"POST"},
-    "api-onboarding-create": {"POST"},
+    "api-onboarding-list": {"POST"},  # GET lists them for everyone
+    # -- numbers: add, verify, register, PIN, remove
+    "senders:number_add": {"GET", "POST"},
+    "senders:number_add_signup": {"POST"},
+    "api-phone-number-list": {"POST"},  # adding a number (GET lists them for everyone)
+    # -- numbers: verify, register, PIN, remove (H2)
+    "senders:number_code_request": {"POST"},
+    "senders:number_code_verify": {"POST"},
+    "senders:number_register": {"POST"},
+    "senders:number_pin_change": {"POST"},
+    "senders:number_pin_reveal": {"POST"},
+    "senders:number_resubmit": {"POST"},
+    "senders:number_remove": {"POST"},
+    "api-phone-number-detail": {"DELETE"},
+    "api-phone-number-request-code": {"POST"},
+    "api-phone-number-verify": {"POST"},
+    "api-phone-number-register": {"POST"},
+    "api-phone-number-pin": {"POST"},
+    "api-phone-number-pin-reveal": {"POST"},
+    "api-phone-number-resubmit": {"POST"},
+    "api-phone-number-remove": {"POST"},
+    # -- display name and Official Business Account
+    "senders:number_name": {"POST"},
+    "senders:number_name_register": {"POST"},
+    "senders:number_oba_request": {"POST"},
+    "senders:number_oba_refresh": {"POST"},
+    "api-phone-number-display-name": {"POST"},
+    "api-phone-number-display-name-register": {"POST"},
+    "api-phone-number-oba": {"POST"},
+    "api-phone-number-oba-refresh": {"POST"},
+    # -- QR codes and message links
+    "senders:number_qr_codes": {"POST"},
+    "senders:number_qr_codes_sync": {"POST"},
+    "senders:qr_code_edit": {"POST"},
+    "senders:qr_code_delete": {"POST"},
+    "api-phone-number-qr-codes": {"POST"},
+    "api-phone-number-qr-codes-sync": {"POST"},
+    "api-phone-number-qr-code": {"POST", "PATCH", "DELETE"},
+    # -- business profile and logo
+    "senders:number_profile": {"POST"},
+    "senders:number_profile_picture": {"POST"},
+    "senders:number_profile_retry": {"POST"},
+    "senders:number_profile_refresh": {"POST"},
+    # POST is no method of this view, but a write: refused (403) before the method (405).
+    "api-phone-number-profile": {"POST", "PUT", "PATCH"},
+    "api-phone-number-profile-picture": {"POST"},
+    "api-phone-number-profile-retry": {"POST"},
+    "api-phone-number-profile-refresh": {"POST"},
+    # -- channel settings
+    "senders:number_channel": {"POST"},
+    "senders:number_channel_members": {"POST"},
+    "senders:number_channel_member_remove": {"POST"},
+    "api-phone-number-channel": {"POST", "PATCH"},
+    "api-phone-number-channel-members": {"POST"},
+    "api-phone-number-channel-member": {"POST", "PATCH", "DELETE"},
+    # -- templates (T1/T2)
+    "templates_app:create": {"GET", "POST"},  # the editor (T2)
+    "templates_app:edit": {"GET", "POST"},
+    "templates_app:sync": {"POST"},
+    "templates_app:delete": {"POST"},
+    "templates_app:delete_name": {"POST"},
+    "api-template-list": {"POST"},
+    "api-template-detail": {"POST", "PATCH", "DELETE"},  # POST: a write, refused before 405
+    "api-template-sync": {"POST"},
+    # -- REST API (A2): the pages' actions on accounts and connection attempts
+    "api-waba-sync": {"POST"},
+    "api-waba-disconnect": {"POST"},
+    "api-waba-reconnect": {"POST"},
+    "api-onboarding-retry": {"POST"},
+    "api-onboarding-dismiss": {"POST"},
+    # -- REST API (A1)
+    "accounts:api_keys": {"GET", "POST"},
+    "accounts:api_key_revoke": {"GET", "POST"},
+    "events:subscriptions": {"GET", "POST"},
+    "events:subscription_detail": {"GET", "POST"},
+    "events:subscription_deliveries": {"GET", "POST"},
+    "events:subscription_test": {"GET", "POST"},
+    "events:subscription_rotate_secret": {"GET", "POST"},
+    "events:subscription_delete": {"GET", "POST"},
+    "events:delivery_redeliver": {"GET", "POST"},
+    "api-event-subscription-list": {"GET", "POST"},
+    "api-event-subscription-detail": {"GET", "POST", "PATCH", "DELETE"},
+    "api-event-subscription-rotate-secret": {"GET", "POST"},
+    "api-event-subscription-test": {"GET", "POST"},
+    "api-event-delivery-list": {"GET", "POST"},
+    "api-event-delivery-detail": {"GET", "POST"},
+    "api-event-delivery-redeliver": {"GET", "POST"},
+    # -- inbox (I1)
+    "inbox:settings": {"POST"},  # the workspace's consent keywords
+    "api-contact-detail": {"DELETE"},  # a contact goes with their conversations
 }
 
 # Known holes, each failing its case until fixed (strict: a fix makes the case XPASS,
@@ -195,14 +307,21 @@ def objects_of(tenant: Tenant, membership: Membership) -> TenantObjects:
     waba = WhatsAppAccountFactory(tenant=tenant, name=f"{tenant.name} WABA")
     with tenant_scope(tenant):
         invitation = Invitation.objects.create(email=f"new@{tenant.slug}.test", role=Role.AGENT)
+    phone = PhoneNumberFactory(waba=waba)
     return TenantObjects(
         tenant=tenant,
         membership=membership,
         invitation=invitation,
         team=team(tenant, "Support"),
         waba=waba,
-        phone=PhoneNumberFactory(waba=waba),
+        phone=phone,
+        qr=QrCodeFactory(phone_number=phone),
         onboarding=OnboardingFactory(account=waba, failed=True),
+        template=TemplateFactory(waba=waba),
+        api_key=api_key_for(tenant)[0],  # REST API (A1)
+        subscription=(subscription := event_subscription_for(tenant)),
+        delivery=event_delivery_for(subscription),
+        conversation=conversation_for(phone),  # inbox (I1)
     )
 
 

@@ -4,7 +4,9 @@ Queues:
 - ``default``: housekeeping and anything not routed elsewhere;
 - ``webhooks``: processing of stored Meta webhook deliveries;
 - ``send``: outbound messages (never blocked behind a slow sync);
-- ``sync``: polling Meta for WABA, number and template state, onboarding steps.
+- ``sync``: polling Meta for WABA, number and template state, onboarding steps;
+- ``events``: integrators' event webhooks (``waba_portal.events``), whose slow or
+  failing endpoints must not hold up our own work.
 
 Each task names its queue on its decorator (``queue="sync"``); nothing is routed by
 name. Tasks that must not be lost run with ``acks_late`` and ``reject_on_worker_lost``
@@ -42,7 +44,7 @@ WORKER_FLAGS = ("--without-gossip", "--without-mingle", "--without-heartbeat")
 app = Celery("waba_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
-QUEUES = ("default", "webhooks", "send", "sync")
+QUEUES = ("default", "webhooks", "send", "sync", "events")
 
 app.conf.update(
     task_queues=[Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
@@ -86,6 +88,37 @@ app.conf.update(
             "task": "accounts.tasks.invitations_expire",
             "schedule": crontab(minute="*/15"),
         },
+        # -- display name, OBA, QR codes (H3)
+        "refresh-official-business-requests": {
+            # Meta sends no webhook for the badge's decision: read the requests in review.
+            "task": "senders.oba_refresh_fan_out",
+            "schedule": 1800.0,
+        },
+        # -- business profile and logo (H4)
+        # -- templates (T1/T2)
+        # -- REST API (A1)
+        "send-due-event-deliveries": {
+            "task": "waba_portal.events.deliveries_sweep",
+            "schedule": 10.0,  # EVENT_DELIVERY_SWEEP_SECONDS, set below once settings load
+        },
+        "prune-events": {
+            "task": "waba_portal.events.events_prune",
+            "schedule": crontab(minute=7),
+        },
+        "expire-idempotency-keys": {
+            "task": "accounts.tasks.idempotency_keys_expire",
+            "schedule": crontab(minute="*/15"),
+        },
+        "sync-templates": {
+            "task": "templates_app.templates_sync_fan_out",
+            "schedule": 600.0,  # each WABA is read once per TEMPLATE_SYNC_INTERVAL_SECONDS
+        },
+        # -- inbox (I1)
+        "auto-resolve-conversations": {
+            # Every workspace's idle New and Pending conversations, in batches.
+            "task": "inbox.auto_resolve",
+            "schedule": 300.0,
+        },
     },
 )
 
@@ -109,6 +142,9 @@ def _sweep_interval(sender: Celery, **kwargs: object) -> None:
     settings may still be loading when this module is imported)."""
     schedule = sender.conf.beat_schedule["sweep-webhook-deliveries"]
     schedule["schedule"] = float(settings.WEBHOOK_SWEEP_SECONDS)
+    events = sender.conf.beat_schedule.get("send-due-event-deliveries")
+    if events is not None:
+        events["schedule"] = float(settings.EVENT_DELIVERY_SWEEP_SECONDS)
 
 
 app.autodiscover_tasks()

@@ -358,7 +358,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin-allow-popups"
 # Scripts, styles, frames and calls from our own origin only; no inline script without
 # the request's nonce ({{ request.csp_nonce }}), no inline style, eval or framing. The
-# connect page adds what Meta's SDK needs on its view (senders.views.index).
+# connect page adds what Meta's SDK needs on its view (senders.views.accounts.index).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -409,6 +409,164 @@ INVITATION_TTL_DAYS = int(env("INVITATION_TTL_DAYS", "7"))
 # workspace; 0 switches a limit off (accounts/services/invitations.py).
 INVITATION_EMAILS_PER_ACCOUNT_PER_HOUR = int(env("INVITATION_EMAILS_PER_ACCOUNT_PER_HOUR", "30"))
 INVITATION_EMAILS_PER_TENANT_PER_HOUR = int(env("INVITATION_EMAILS_PER_TENANT_PER_HOUR", "100"))
+
+# Settings of the number, template and channel features, by topic.
+# -- numbers: add (H1)
+# -- numbers: verify, register, PIN, remove (H2)
+# -- display name, OBA, QR codes (H3)
+# Official Business Account requests in review whose decision one beat round reads from
+# Meta at most (the oldest first; waba_portal/celery.py runs a round every 30 minutes).
+OBA_REFRESH_BATCH_CAP = int(env("OBA_REFRESH_BATCH_CAP", "200"))
+# -- business profile and logo (H4)
+# Sending a profile edit to Meta: bounded retries while Meta is unavailable.
+PROFILE_SYNC_MAX_RETRIES = int(env("PROFILE_SYNC_MAX_RETRIES", "5"))
+PROFILE_SYNC_RETRY_BASE_SECONDS = float(env("PROFILE_SYNC_RETRY_BASE_SECONDS", "10"))
+# The logo: a JPEG of at least this many pixels a side (edna), of at most this size.
+PROFILE_PICTURE_MIN_PIXELS = int(env("PROFILE_PICTURE_MIN_PIXELS", "400"))
+PROFILE_PICTURE_MAX_BYTES = int(env("PROFILE_PICTURE_MAX_BYTES", str(5 * 1024 * 1024)))
+# -- channel settings (H5)
+
+
+def _tariffs(value: str) -> list[tuple[str, object]]:
+    """``code:Label`` pairs, comma-separated; a pair without a label shows its code."""
+    pairs = [item.partition(":") for item in value.split(",") if item.strip()]
+    tariffs: list[tuple[str, object]] = [
+        (code.strip(), label.strip() or code.strip()) for code, _s, label in pairs
+    ]
+    codes = [code for code, _label in tariffs]
+    if not all(0 < len(code) <= 64 for code in codes) or len(set(codes)) != len(codes):
+        raise ImproperlyConfigured(
+            "WHATSAPP_TARIFFS: each tariff needs a code of 1 to 64 characters, each code once "
+            "(for example WHATSAPP_TARIFFS=basic:Basic,premium:Premium)."
+        )
+    return tariffs
+
+
+# The tariffs a channel can be put on (edna Pulse), as code and label; a new channel
+# gets the first. Our default labels are translated; an operator's are shown as written.
+WHATSAPP_TARIFFS: list[tuple[str, object]] = _tariffs(env("WHATSAPP_TARIFFS")) or [
+    ("basic", _("Basic")),
+    ("standard", _("Standard")),
+    ("premium", _("Premium")),
+]
+# -- templates (T1/T2)
+# A WABA's templates are read from Meta this often (beat), besides webhooks and Sync now.
+TEMPLATE_SYNC_INTERVAL_SECONDS = int(env("TEMPLATE_SYNC_INTERVAL_SECONDS", "3600"))
+
+# -- REST API (A1)
+# API keys, idempotent POSTs and throttles (accounts/api_auth.py, accounts/idempotency.py),
+# the OpenAPI schema and its docs (waba_portal/api_schema.py), cursor pagination and
+# filters (waba_portal/api_pagination.py), and integrators' event webhooks
+# (waba_portal/events/). See docs/api.md.
+INSTALLED_APPS += [
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "waba_portal.events",
+]
+REST_FRAMEWORK.update(
+    {
+        # A Bearer key first; without one, the browser session (with its CSRF check).
+        "DEFAULT_AUTHENTICATION_CLASSES": [
+            "accounts.api_auth.ApiKeyAuthentication",
+            "rest_framework.authentication.SessionAuthentication",
+        ],
+        "DEFAULT_THROTTLE_CLASSES": [
+            "accounts.api_auth.CredentialThrottle",
+            "accounts.api_auth.TenantThrottle",
+        ],
+        "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+        "DEFAULT_SCHEMA_CLASS": "waba_portal.api_schema.PortalAutoSchema",
+    }
+)
+# Requests per window, per credential (an API key, or a signed-in member) and per
+# workspace (all its credentials together); 0 switches a limit off. Over it: 429 with
+# Retry-After.
+API_THROTTLE_WINDOW_SECONDS = int(env("API_THROTTLE_WINDOW_SECONDS", "60"))
+API_THROTTLE_PER_CREDENTIAL = int(env("API_THROTTLE_PER_CREDENTIAL", "600"))
+API_THROTTLE_PER_TENANT = int(env("API_THROTTLE_PER_TENANT", "3000"))
+# A key's "last used" time and address are written at most this often (and whenever
+# the address changes), not at every request.
+API_KEY_LAST_USE_INTERVAL_SECONDS = int(env("API_KEY_LAST_USE_INTERVAL_SECONDS", "60"))
+# An Idempotency-Key's answer is kept this long; a request that died while holding one
+# lets it go after the lock time.
+IDEMPOTENCY_KEY_TTL_HOURS = int(env("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
+IDEMPOTENCY_LOCK_SECONDS = int(env("IDEMPOTENCY_LOCK_SECONDS", "300"))
+# Integrators' event webhooks: https only and no private, loopback or link-local target
+# (checked at save and at send, after DNS resolution) unless these say otherwise, as
+# they do for a local run (DEBUG) and in tests.
+EVENT_WEBHOOK_REQUIRE_HTTPS = env_bool("EVENT_WEBHOOK_REQUIRE_HTTPS", not DEBUG)
+EVENT_WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("EVENT_WEBHOOK_ALLOW_PRIVATE_URLS", DEBUG)
+EVENT_DELIVERY_TIMEOUT_SECONDS = float(env("EVENT_DELIVERY_TIMEOUT_SECONDS", "10"))
+# Retries: 5 s, 25 s, 2 min, 10 min, 52 min, 4.3 h, then 10 h twice: about a day in all,
+# then the subscription is switched off and the managers are told.
+EVENT_DELIVERY_MAX_RETRIES = int(env("EVENT_DELIVERY_MAX_RETRIES", "8"))
+EVENT_DELIVERY_RETRY_BASE_SECONDS = float(env("EVENT_DELIVERY_RETRY_BASE_SECONDS", "5"))
+EVENT_DELIVERY_RETRY_CAP_SECONDS = float(env("EVENT_DELIVERY_RETRY_CAP_SECONDS", "36000"))
+# The beat task that sends deliveries whose retry is due runs this often.
+EVENT_DELIVERY_SWEEP_SECONDS = float(env("EVENT_DELIVERY_SWEEP_SECONDS", "10"))
+EVENT_DELIVERY_RESPONSE_CHARS = int(env("EVENT_DELIVERY_RESPONSE_CHARS", "1000"))
+# After a secret is rotated, deliveries are signed with the old one too for this long.
+EVENT_SECRET_ROTATION_GRACE_HOURS = int(env("EVENT_SECRET_ROTATION_GRACE_HOURS", "24"))
+EVENT_RETENTION_DAYS = int(env("EVENT_RETENTION_DAYS", "30"))
+SPECTACULAR_SETTINGS = {
+    "TITLE": "WABA Portal API",
+    "DESCRIPTION": (
+        "The REST API of WABA Portal. Authenticate with an API key "
+        "(`Authorization: Bearer wbp_live_...`, Settings → API keys) or a browser session. "
+        'Every error answers `{"error": {"code", "message", "details"}}`.'
+    ),
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": r"/api/v1/t/\{tenant_slug\}",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+    },
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": False},
+    # -- REST API (A2): one name per choice set that several fields use.
+    "ENUM_NAME_OVERRIDES": {
+        "WorkspaceRoleEnum": "accounts.models.Role",
+        "ChannelRoleEnum": "senders.models.ChannelRole",
+        "VerificationMethodEnum": "senders.models.VerificationMethod",
+        "ProfileSyncStateEnum": "senders.models.ProfileSyncState",
+        "DeliveryStatusEnum": "waba_portal.events.models.DeliveryStatus",
+        "ConsentStateEnum": "inbox.models.ConsentState",
+        "ConsentSourceEnum": "inbox.models.ConsentSource",
+    },
+    # `manage.py check --deploy` generates the schema too and reports its warnings:
+    # every view is described (tests/api/test_conventions.py keeps it so).
+    "ENABLE_DJANGO_DEPLOY_CHECK": True,
+}
+
+# -- inbox (I1)
+# Media of inbound messages (inbox/services/media.py): at most this large, downloaded only
+# from these hosts (a host or its subdomains): Meta's media hosts, and the Graph base
+# URL's host when it is not Meta's (the mock Meta server in tests and the local demo).
+INBOX_MEDIA_MAX_BYTES = int(env("INBOX_MEDIA_MAX_BYTES", str(100 * 1024 * 1024)))
+from urllib.parse import urlsplit as _urlsplit  # noqa: E402
+
+_graph_host = _urlsplit(GRAPH_API_BASE_URL).hostname or ""
+INBOX_MEDIA_HOSTS = env_list(
+    "INBOX_MEDIA_HOSTS",
+    "fbsbx.com,fbcdn.net,facebook.com,whatsapp.net"
+    + ("" if _graph_host.endswith("facebook.com") else f",{_graph_host}"),
+)
+INBOX_MEDIA_MAX_RETRIES = int(env("INBOX_MEDIA_MAX_RETRIES", "5"))
+INBOX_MEDIA_RETRY_BASE_SECONDS = float(env("INBOX_MEDIA_RETRY_BASE_SECONDS", "30"))
+# Auto-resolve (beat, every 5 minutes): conversations per UPDATE, and per run.
+INBOX_AUTO_RESOLVE_BATCH = int(env("INBOX_AUTO_RESOLVE_BATCH", "500"))
+INBOX_AUTO_RESOLVE_MAX_PER_RUN = int(env("INBOX_AUTO_RESOLVE_MAX_PER_RUN", "20000"))
+# The agents' screens poll for changes this often (seconds); a change is shown again for
+# this long after it was made (a transaction that committed late is still caught).
+INBOX_POLL_SECONDS = int(env("INBOX_POLL_SECONDS", "2"))
+INBOX_POLL_SETTLE_SECONDS = float(env("INBOX_POLL_SETTLE_SECONDS", "10"))
 
 LOGGING = {
     "version": 1,

@@ -6,7 +6,9 @@ commits. Callers name the topic: ``services.invitations.invitation_create(...)``
 """
 
 from accounts.services import (
+    api_keys,
     audit,
+    idempotency,
     invitations,
     members,
     notifications,
@@ -17,7 +19,9 @@ from accounts.services import (
 )
 
 __all__ = [
+    "api_keys",
     "audit",
+    "idempotency",
     "invitations",
     "members",
     "notifications",

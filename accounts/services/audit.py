@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.acting import acting_key
 from accounts.models import (
     AuditEvent,
     Role,
@@ -23,7 +24,14 @@ def audit_record(
     target: models.Model | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Write one audit row in the current tenant's scope."""
+    """Write one audit row in the current tenant's scope.
+
+    Made while an API key acts (``accounts.acting``), the row names the key in its
+    metadata (``api_key``): the log then reads "API key <name> …".
+    """
+    key = acting_key()
+    if actor is None and key is not None:
+        metadata = {**(metadata or {}), "api_key": key}
     return AuditEvent.objects.create(
         tenant=require_tenant(),
         actor=actor,
@@ -79,7 +87,21 @@ AUDIT_LABELS: dict[str, Any] = {
     "waba.sync_requested": gettext_lazy("%(actor)s asked Meta for the latest state of %(target)s"),
     "phone_number.primary_set": gettext_lazy("%(actor)s made %(target)s the primary number"),
     "phone_number.resubmitted": gettext_lazy("%(actor)s resubmitted %(target)s"),
+    "api_key.created": gettext_lazy("%(actor)s created the API key %(name)s (%(prefix)s…)"),
+    "api_key.revoked": gettext_lazy("%(actor)s revoked the API key %(name)s (%(prefix)s…)"),
+    "event_subscription.created": gettext_lazy("%(actor)s subscribed %(url)s to events"),
+    "event_subscription.changed": gettext_lazy("%(actor)s changed the event webhook %(url)s"),
+    "event_subscription.secret_rotated": gettext_lazy(
+        "%(actor)s made a new signing secret for the event webhook %(url)s"
+    ),
+    "event_subscription.deleted": gettext_lazy("%(actor)s deleted the event webhook %(url)s"),
+    "event_subscription.disabled": gettext_lazy(
+        "The event webhook %(url)s was switched off: its deliveries failed for a day"
+    ),
 }
+
+# Metadata that is not shown as a value (an API key names the actor; scopes are a dict).
+_NOT_VALUES = frozenset({"api_key", "scopes"})
 
 # Metadata values that are codes, shown by their label.
 _ROLE_KEYS = frozenset({"role", "from", "to"})
@@ -92,20 +114,50 @@ class _Params(dict[str, Any]):
         return "—"
 
 
+# Codes in other apps' metadata, by action prefix and key: {("conversation.", "to"): Queue}.
+AUDIT_VALUE_WORDS: dict[tuple[str, str], Any] = {}
+
+
 def _value_words(key: str, value: Any, action: str) -> str:
     if isinstance(value, bool):
         return str(_("yes") if value else _("no"))
+    for (prefix, code_key), choices in AUDIT_VALUE_WORDS.items():
+        if key == code_key and action.startswith(prefix) and value in choices.values:
+            return str(choices(value).label)
     if key in _ROLE_KEYS and not action.startswith("team.") and value in Role.values:
         return str(Role(value).label)
     return "—" if value in (None, "") else str(value)
 
 
+def audit_labels_register(
+    labels: dict[str, Any], *, values: dict[tuple[str, str], Any] | None = None
+) -> None:
+    """Add the sentences of an app's own actions (apps above accounts call this when
+    they load), and the ``TextChoices`` that say its metadata codes in words, keyed by
+    (action prefix, metadata key). An action described twice is a mistake."""
+    taken = sorted(set(labels) & set(AUDIT_LABELS))
+    if taken:
+        raise ValueError(f"audit actions described twice: {', '.join(taken)}")
+    AUDIT_LABELS.update(labels)
+    AUDIT_VALUE_WORDS.update(values or {})
+
+
 def audit_describe(event: AuditEvent) -> str:
     """The row as a sentence in the active language; an unknown action in readable words."""
-    actor = event.actor.get_full_name() if event.actor else str(_("The system"))
     metadata = event.metadata if isinstance(event.metadata, dict) else {}
+    key = metadata.get("api_key")
+    if event.actor:
+        actor = event.actor.get_full_name()
+    elif isinstance(key, dict) and key.get("name"):
+        actor = _("API key %(name)s") % {"name": key["name"]}
+    else:
+        actor = str(_("The system"))
     params = _Params(
-        {str(k): _value_words(str(k), v, event.action) for k, v in metadata.items()},
+        {
+            str(k): _value_words(str(k), v, event.action)
+            for k, v in metadata.items()
+            if k not in _NOT_VALUES
+        },
         actor=actor,
         target=event.target_repr or "—",
     )

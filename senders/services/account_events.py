@@ -45,7 +45,7 @@ from senders.models import (
     WabaStatus,
     WhatsAppAccount,
 )
-from senders.services import notifications, rules, snapshots, sync
+from senders.services import display_names, notifications, rules, snapshots, sync
 from waba_portal.graph import webhooks as wh
 
 logger = logging.getLogger(__name__)
@@ -490,6 +490,19 @@ def phone_name_apply(
         return
     requested = event.requested_verified_name or phone.requested_name
     reason = event.rejection_reason or ""
+    if display_names.name_request_matches(phone, requested):
+        # The name this number asked for: applied, recorded and notified there, once,
+        # whether this event or a read of Meta tells the decision first.
+        display_names.name_decision_apply(
+            waba=waba,
+            phone=phone,
+            decision=decision,
+            reason=reason,
+            source=SOURCE,
+            occurred_at=event.timestamp,
+            raw=event.raw,
+        )
+        return
     old = phone.name_status
     if decision == NameStatus.APPROVED:
         new = NameStatus.APPROVED

@@ -16,6 +16,13 @@ before it is claimed; the number is one Meta lists in that WABA. A claim routes 
 id's webhooks to this workspace and keeps every other workspace from connecting it,
 so an onboarding that ends failed (a permanent error, retries that run out, or
 abandoned half-way) gives back the claims it took (:func:`_claims_release`).
+
+A signup started from an account's "Add number" page targets that account
+(``Onboarding.target_account``): Meta's window must be completed with the same WABA.
+When another one was chosen, the onboarding stops with "choose the WABA that is
+already connected" before anything of the other WABA is kept: at the start when the
+session info names it, else when ``debug_token`` shows the grant (``confirm_waba``,
+before any claim or account row), and the token of that signup is dropped.
 """
 
 from __future__ import annotations
@@ -54,7 +61,7 @@ from senders.models import (
     StepStatus,
     WhatsAppAccount,
 )
-from senders.services import assets, graph, phone_numbers, rules, snapshots
+from senders.services import assets, graph, integration_events, phone_numbers, rules, snapshots
 from waba_portal.errors import Conflict, Invalid
 from waba_portal.graph import errors as ge
 from waba_portal.graph.client import GraphClient
@@ -111,9 +118,26 @@ _SKIPPED = "skipped"
 
 
 @transaction.atomic
-def onboarding_start(*, actor: Membership, code: str, session: dict[str, Any]) -> Onboarding:
-    """Record a finished (or failed) Embedded Signup and queue the pipeline."""
+def onboarding_start(
+    *,
+    actor: Membership,
+    code: str,
+    session: dict[str, Any],
+    target: WhatsAppAccount | None = None,
+) -> Onboarding:
+    """Record a finished (or failed) Embedded Signup and queue the pipeline.
+
+    With ``target``, the signup adds a number to that connected account: a session that
+    names another WABA stops here, and nothing of it is kept (see the module's docstring).
+    """
     require_manager(actor, message=_("Only owners and admins can connect WhatsApp."))
+    if target is not None and target.connection_status in (
+        ConnectionStatus.DISCONNECTED,
+        ConnectionStatus.REGISTERING,
+    ):
+        raise Conflict(
+            _("Numbers can be added only to a connected account. Connect it again first.")
+        )
     event = str(session.get("event") or "")
     raw = session.get("data")
     data: dict[str, Any] = raw if isinstance(raw, dict) else {}
@@ -123,7 +147,15 @@ def onboarding_start(*, actor: Membership, code: str, session: dict[str, Any]) -
         waba_id=str(data.get("waba_id") or "")[:32],
         phone_number_id=str(data.get("phone_number_id") or "")[:32],
         business_id=str(data.get("business_id") or "")[:32],
+        target_account=target,
     )
+    if (
+        target is not None
+        and event in FINISH_EVENTS
+        and onboarding.waba_id
+        and onboarding.waba_id != target.waba_id
+    ):
+        return _stop_other_waba(actor=actor, onboarding=onboarding, target=target)
     if event not in FINISH_EVENTS:
         message = str(data.get("error_message") or data.get("current_step") or event)
         onboarding.status = OnboardingStatus.FAILED
@@ -172,6 +204,14 @@ def onboarding_retry(*, actor: Membership, onboarding: Onboarding) -> Onboarding
     require_manager(actor, message=_("Only owners and admins can connect WhatsApp."))
     if onboarding.status != OnboardingStatus.FAILED or not onboarding.steps.exists():
         raise Conflict(_("Only a failed connection can be retried; connect again instead."))
+    if onboarding.problem == ts.SIGNUP_OTHER_WABA:
+        # Its token, of the other account, is gone: only a new signup can add the number.
+        raise Conflict(
+            _(
+                "This attempt cannot be retried: open the account's page, click Add number "
+                "and go through Meta's window again with the connected account."
+            )
+        )
     onboarding.steps.filter(
         status__in=[StepStatus.FAILED, StepStatus.RETRYING, StepStatus.RUNNING]
     ).update(status=StepStatus.PENDING, error="")
@@ -200,6 +240,40 @@ def onboarding_dismiss(*, actor: Membership, onboarding: Onboarding) -> Onboardi
         onboarding.save(update_fields=["dismissed_at", "updated_at"])
         audit_record(actor=actor.user, action="onboarding.dismissed", target=onboarding)
     return onboarding
+
+
+def _other_waba_message(chosen: str, target: WhatsAppAccount) -> str:
+    return (
+        f"WhatsApp Business Account {chosen or '(not named)'} was chosen in the signup "
+        f"window; numbers are added here to the connected account {target.waba_id}."
+    )
+
+
+def _stop_other_waba(
+    *, actor: Membership, onboarding: Onboarding, target: WhatsAppAccount
+) -> Onboarding:
+    """The session names another WABA than the target: fail at once, keeping no code."""
+    onboarding.status, onboarding.problem = OnboardingStatus.FAILED, ts.SIGNUP_OTHER_WABA
+    onboarding.error_message = _other_waba_message(onboarding.waba_id, target)
+    onboarding.finished_at = timezone.now()
+    _forget_other_waba(onboarding)
+    onboarding.save()
+    audit_record(
+        actor=actor.user,
+        action="onboarding.signup_failed",
+        target=onboarding,
+        metadata={"event": onboarding.signup_event, "problem": onboarding.problem},
+    )
+    return onboarding
+
+
+def _forget_other_waba(onboarding: Onboarding) -> None:
+    """Keep nothing of the WABA chosen instead of the target: its token, code and ids
+    (the message still names it)."""
+    onboarding.code = onboarding.access_token = None
+    target = onboarding.target_account
+    if target is None or onboarding.waba_id != target.waba_id:
+        onboarding.waba_id = onboarding.phone_number_id = onboarding.business_id = ""
 
 
 def _enqueue(onboarding: Onboarding) -> None:
@@ -300,6 +374,8 @@ def _fail(onboarding: Onboarding, step: OnboardingStep, problem: str, message: s
     step.save(update_fields=["status", "error", "finished_at"])
     onboarding.status, onboarding.problem = OnboardingStatus.FAILED, problem
     onboarding.error_message, onboarding.finished_at = message[:2000], timezone.now()
+    if problem == ts.SIGNUP_OTHER_WABA:
+        _forget_other_waba(onboarding)
     onboarding.save()
     if onboarding.waba_id:
         waba = (
@@ -309,6 +385,7 @@ def _fail(onboarding: Onboarding, step: OnboardingStep, problem: str, message: s
             waba.problem, waba.problem_detail = problem, message[:2000]
             waba.save(update_fields=["problem", "problem_detail"])
     released = _claims_release(onboarding)
+    integration_events.onboarding_emit(onboarding)
     audit_record(
         actor=None,
         action="onboarding.failed",
@@ -391,6 +468,7 @@ def _finish(onboarding: Onboarding) -> None:
     onboarding.status, onboarding.finished_at = OnboardingStatus.SUCCEEDED, now
     onboarding.code = onboarding.access_token = None  # the account keeps the token
     onboarding.save()
+    integration_events.onboarding_emit(onboarding)
     audit_record(
         actor=onboarding.started_by,
         action="waba.connected",
@@ -432,6 +510,14 @@ def step_confirm_waba(onboarding: Onboarding) -> str | None:
         raise StepFailed(
             ts.SIGNUP_INCOMPLETE, "Meta did not share a WhatsApp Business Account with our app."
         )
+    target = onboarding.target_account
+    if target is not None and target.waba_id not in granted:
+        raise StepFailed(
+            ts.SIGNUP_OTHER_WABA,
+            _other_waba_message(
+                onboarding.waba_id if onboarding.waba_id in granted else granted[0], target
+            ),
+        )
     if onboarding.waba_id and onboarding.waba_id not in granted:
         raise StepFailed(
             ts.NOT_SHARED_IN_SIGNUP,
@@ -439,7 +525,7 @@ def step_confirm_waba(onboarding: Onboarding) -> str | None:
             "in this signup.",
         )
     if not onboarding.waba_id:
-        onboarding.waba_id = granted[0]
+        onboarding.waba_id = target.waba_id if target is not None else granted[0]
         onboarding.save(update_fields=["waba_id", "updated_at"])
     return None
 

@@ -23,7 +23,7 @@ from accounts.services.audit import audit_record
 from accounts.tenancy import require_tenant
 from senders import tasks
 from senders import troubleshooting as ts
-from senders.models import ConnectionStatus, HistoryKind, PhoneNumber
+from senders.models import ConnectionStatus, HistoryKind, PhoneNumber, PhoneNumberDetails
 from senders.services import graph, notifications, rules, snapshots
 from waba_portal.errors import Conflict
 from waba_portal.graph import errors as ge
@@ -72,6 +72,13 @@ def _primary_lock() -> None:
     """Changes of the primary sender run one at a time per tenant: two at once would
     each see the other's old state and break the one-primary constraint (a 500)."""
     list(Tenant.objects.select_for_update().filter(pk=require_tenant().pk).values("pk"))
+
+
+def primary_lock() -> None:
+    """Take the primary sender's lock first, before any number's row, in an action that
+    changes the primary and locks numbers itself (removing the primary): the same order
+    as :func:`phone_number_set_primary`, so the two cannot deadlock."""
+    _primary_lock()
 
 
 def _primary_needs_change() -> bool:
@@ -138,11 +145,12 @@ def phone_number_resubmit(*, actor: Membership, phone: PhoneNumber) -> None:
     if phone.connection_status == ConnectionStatus.CONNECTED and not phone.problem:
         raise Conflict(_("This number is connected already."))
     if not rules.phone_resubmit_can_help(phone):
-        reason = (
-            str(ts.get(phone.problem).title)
-            if phone.problem
-            else ts.send_block_message(rules.phone_send_block(phone))
-        )
+        if phone.problem:
+            reason = str(ts.get(phone.problem).title)
+        elif rules.phone_needs_verification(phone):
+            reason = str(ts.get(ts.NUMBER_NOT_VERIFIED).title)
+        else:
+            reason = ts.send_block_message(rules.phone_send_block(phone))
         raise Conflict(_("Resubmitting cannot fix this: %(reason)s") % {"reason": reason})
     audit_record(actor=actor.user, action="phone_number.resubmitted", target=phone)
     tasks.phone_number_register_task.delay_on_commit(require_tenant().pk, phone.pk)
@@ -151,11 +159,12 @@ def phone_number_resubmit(*, actor: Membership, phone: PhoneNumber) -> None:
 def phone_number_register(*, phone_pk: int) -> PhoneNumber:
     """Resubmit: register a number on Cloud API with its PIN, and say what that did.
 
-    The number is read from Meta first: while Meta still reports its display name as
-    rejected, registering cannot help (and Meta allows 10 registrations in 72 hours),
-    so it is not registered. Otherwise it is registered and read back. Either way the
-    read is applied, and the managers are told what changed or what still blocks the
-    number (``notifications.phone_resubmit_notify``).
+    The number is read from Meta first, and only the steps not yet done are run: while
+    Meta still reports its display name as rejected, or the number as not verified
+    (a code only its owner can receive), registering cannot help (and Meta allows 10
+    registrations in 72 hours), so it is not registered. Otherwise it is registered
+    and read back. Either way the read is applied, and the managers are told what
+    changed or what still blocks the number (``notifications.phone_resubmit_notify``).
 
     A transient error is raised for the task to retry; any other error is kept on
     the number as its problem, with the troubleshooting entry that fixes it.
@@ -169,7 +178,10 @@ def phone_number_register(*, phone_pk: int) -> PhoneNumber:
     registered, problem, detail = False, "", ""
     try:
         data = client.phone_number_get(phone.phone_number_id)
-        if str(data.get("name_status") or "").upper() not in rules.REJECTED_NAME_STATUSES:
+        verification = str(data.get("code_verification_status") or "").upper()
+        if verification in rules.UNVERIFIED_CODE_STATUSES:
+            problem = ts.NUMBER_NOT_VERIFIED
+        elif str(data.get("name_status") or "").upper() not in rules.REJECTED_NAME_STATUSES:
             client.register(phone.phone_number_id, pin)
             registered = True
             stamp = snapshots.read_stamp(phone.event_clock)
@@ -198,6 +210,9 @@ def phone_number_register(*, phone_pk: int) -> PhoneNumber:
         elif registered:
             phone.problem, phone.problem_detail = "", ""
             phone.registered_at = timezone.now()
+            PhoneNumberDetails.objects.update_or_create(
+                phone_number=phone, defaults={"pin_set_at": phone.registered_at}
+            )
         rules.phone_derive_state(phone)
         phone.save()
         primary_ensure()
@@ -223,9 +238,15 @@ def phone_pin_ensure(phone: PhoneNumber) -> str:
 
     Registering is not idempotent: after a timeout Meta may have set the PIN already,
     so a retry must send the same one. Call this outside the transaction of the
-    register call, so that the PIN is committed before the call is made.
+    register call, so that the PIN is committed before the call is made. Two callers at
+    once get the same PIN (the number's row is locked while it is made).
     """
-    if not phone.pin:
-        phone.pin = f"{secrets.randbelow(10**6):06d}"
-        phone.save(update_fields=["pin"])
+    if phone.pin:
+        return str(phone.pin)
+    with transaction.atomic():
+        locked = PhoneNumber.objects.select_for_update().get(pk=phone.pk)
+        if not locked.pin:
+            locked.pin = f"{secrets.randbelow(10**6):06d}"
+            locked.save(update_fields=["pin"])
+    phone.pin = locked.pin
     return str(phone.pin)

@@ -22,6 +22,7 @@ from senders.models import (
     NameStatus,
     PhoneNumber,
     PhoneStatus,
+    PlatformType,
     QualityRating,
     WabaStatus,
     WhatsAppAccount,
@@ -46,6 +47,8 @@ QUALITY_OR_POLICY_STATUSES = frozenset(
     {PhoneStatus.FLAGGED, PhoneStatus.RESTRICTED, PhoneStatus.BANNED, PhoneStatus.RATE_LIMITED}
 )
 REJECTED_NAME_STATUSES = frozenset({NameStatus.DECLINED, NameStatus.REJECTED})
+# ``code_verification_status`` of a number whose owner must verify it (again) with a code.
+UNVERIFIED_CODE_STATUSES = frozenset({"NOT_VERIFIED", "EXPIRED", "UNVERIFIED"})
 WABA_OFF_STATUSES = frozenset({WabaStatus.DISABLED, WabaStatus.BANNED})
 # Accounts whose numbers cannot send, whatever the numbers' own state.
 WABA_NOT_SENDING = frozenset({ConnectionStatus.DISABLED, ConnectionStatus.ACTION_REQUIRED})
@@ -163,8 +166,9 @@ def phone_resubmit_can_help(phone: PhoneNumber) -> bool:
 
     It can for the problems the catalogue marks (a name to re-register after approval,
     a PIN or a registration that failed) and for a number never registered; it cannot
-    for a quality flag or a restriction by Meta, a number held by another provider, or
-    one that is connected already or gone.
+    for a quality flag or a restriction by Meta, a number held by another provider, a
+    number still to be verified with a code (only its owner can), or one that is
+    connected already or gone.
     """
     if phone.connection_status == ConnectionStatus.DISCONNECTED:
         return False
@@ -172,7 +176,17 @@ def phone_resubmit_can_help(phone: PhoneNumber) -> bool:
         return ts.get(phone.problem).resubmit_fixes
     if phone.meta_status in QUALITY_OR_POLICY_STATUSES:
         return False
+    if phone_needs_verification(phone):
+        return False
     return phone.connection_status != ConnectionStatus.CONNECTED
+
+
+def phone_needs_verification(phone: PhoneNumber) -> bool:
+    """Whether Meta waits for the number's owner to verify it with a code."""
+    return (
+        phone.code_verification_status.upper() in UNVERIFIED_CODE_STATUSES
+        and phone.platform_type != PlatformType.CLOUD_API
+    )
 
 
 def is_change_for_the_worse(change: AccountHistory) -> bool:

@@ -27,7 +27,7 @@ from senders.models import (
     PhoneNumber,
     WhatsAppAccount,
 )
-from senders.services import notifications, rules
+from senders.services import channels, display_names, integration_events, notifications, rules
 
 # Which clock of a number each field Meta reports belongs to.
 PHONE_ASPECTS = {
@@ -82,7 +82,7 @@ def history_record(
     """
     if str(old or "")[:255] == str(new or "")[:255]:
         return None
-    return AccountHistory.objects.create(
+    row = AccountHistory.objects.create(
         waba=waba,
         phone_number=phone,
         kind=kind,
@@ -92,6 +92,8 @@ def history_record(
         detail=detail or {},
         occurred_at=occurred_at or timezone.now(),
     )
+    integration_events.history_emit(row)
+    return row
 
 
 def _limit_from(data: dict[str, Any]) -> str:
@@ -179,6 +181,12 @@ def phone_apply_snapshot(
     )
     phone.waba = waba
     stamp = stamp or read_stamp(phone.event_clock)
+    if not created:
+        # A display name the number asked for: Meta's decision in this read, applied
+        # (with its history and notice) before the fields below, which then agree.
+        display_names.name_review_read_apply(
+            waba=waba, phone=phone, data=data, stamp=stamp.of("name"), source=source
+        )
     changes: list[AccountHistory] = []
     throughput = data.get("throughput")
     tracked = [
@@ -219,6 +227,7 @@ def phone_apply_snapshot(
     )
     rules.phone_derive_state(phone)
     phone.save()
+    channels.channel_ensure(phone=phone)  # every number is an inbox channel (made once)
     if notify:
         notifications.notify_for_changes(waba=waba, changes=changes)
     return phone, changes

@@ -45,6 +45,7 @@ from senders.models import (
     HistoryKind,
     MetaAssetKind,
     PhoneNumber,
+    PhoneNumberDetails,
     WhatsAppAccount,
 )
 from senders.services import assets, graph, notifications, phone_numbers, rules, snapshots
@@ -138,11 +139,14 @@ def _apply(
     _connection_changed(waba, before_status, before_problem, already_notified=changes)
 
     listed: set[str] = set()
+    removed = _removed_here(waba)
     for item, stamp in numbers:
         if not item.get("id"):
             continue
         phone_number_id = str(item["id"])
         listed.add(phone_number_id)
+        if phone_number_id in removed:
+            continue  # the tenant removed it: Meta still lists it, we keep it as history
         _phone_back_in_waba(waba, phone_number_id)
         phone, _changes = snapshots.phone_apply_snapshot(
             waba=waba, data=item, source=SOURCE, stamp=stamp
@@ -179,6 +183,15 @@ def _connection_changed(
         and not any(rules.is_change_for_the_worse(c) for c in already_notified)
     ):
         notifications.waba_problem_notify(waba=waba, problem=waba.problem)
+
+
+def _removed_here(waba: WhatsAppAccount) -> set[str]:
+    """Meta ids of the WABA's numbers the tenant removed (``registration.number_remove``)."""
+    return set(
+        PhoneNumberDetails.objects.filter(
+            phone_number__waba=waba, removed_at__isnull=False
+        ).values_list("phone_number__phone_number_id", flat=True)
+    )
 
 
 def _phone_back_in_waba(waba: WhatsAppAccount, phone_number_id: str) -> None:

@@ -1,6 +1,8 @@
-"""Actions of users on a connected WABA: disconnect it, sync it now."""
+"""Actions of users on a connected WABA: disconnect it, sync it now, connect it again."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,10 +13,19 @@ from accounts.permissions import require_manager
 from accounts.services.audit import audit_record
 from accounts.tenancy import require_tenant
 from senders import tasks
-from senders.models import ConnectionStatus, HistoryKind, MetaAssetKind, Onboarding, WhatsAppAccount
+from senders import troubleshooting as ts
+from senders.models import (
+    ConnectionStatus,
+    HistoryKind,
+    MetaAssetKind,
+    Onboarding,
+    OnboardingStatus,
+    WhatsAppAccount,
+)
 from senders.services import assets, graph, phone_numbers, snapshots
+from senders.services import onboarding as onboarding_services
 from waba_portal import crypto
-from waba_portal.errors import Conflict
+from waba_portal.errors import Conflict, Invalid
 
 
 @transaction.atomic
@@ -68,3 +79,67 @@ def waba_sync_request(*, actor: Membership, waba: WhatsAppAccount) -> None:
         raise Conflict(_("Only a connected account can be synced; connect it again first."))
     audit_record(actor=actor.user, action="waba.sync_requested", target=waba)
     tasks.sync_waba_task.delay_on_commit(require_tenant().pk, waba.pk)
+
+
+# --- Connecting an account again (REST API: wabas/<id>/reconnect/) --------------------
+
+
+def waba_reconnect_needed(waba: WhatsAppAccount) -> bool:
+    """Whether the account must go through Embedded Signup again to send: it was
+    disconnected, its connection never finished, or Meta refused our access to it."""
+    return (
+        waba.connection_status != ConnectionStatus.CONNECTED
+        or not waba.access_token
+        or bool(waba.problem)
+    )
+
+
+def waba_reconnect(
+    *, actor: Membership, waba: WhatsAppAccount, code: str, session: dict[str, Any]
+) -> Onboarding:
+    """Connect ``waba`` again with the result of Embedded Signup for that same account.
+
+    The same onboarding as a first connection (``onboarding.onboarding_start``) runs on
+    the same records, so history and settings stay. Meta's window lets the person pick
+    another account: a session that names one is refused before anything is kept, and a
+    session that names none is held to this one (``confirm_waba`` then checks that the
+    signup granted it). A failed or cancelled signup is recorded as a failed onboarding,
+    as on the page.
+    """
+    require_manager(actor, message=_("Only owners and admins can connect WhatsApp."))
+    if not waba_reconnect_needed(waba):
+        raise Conflict(
+            _("%(account)s is connected and working: there is nothing to reconnect.")
+            % {"account": waba},
+            code="waba_connected",
+        )
+    running = Onboarding.objects.filter(
+        waba_id=waba.waba_id, status__in=[OnboardingStatus.QUEUED, OnboardingStatus.RUNNING]
+    ).first()
+    if running is not None:
+        raise Conflict(
+            _("A connection of %(account)s is already under way: follow that one.")
+            % {"account": waba},
+            code="onboarding_running",
+            details={"onboarding": running.pk},
+        )
+    event = str(session.get("event") or "")
+    raw = session.get("data")
+    data: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+    if event in onboarding_services.FINISH_EVENTS:
+        chosen = str(data.get("waba_id") or "")
+        if chosen and chosen != waba.waba_id:
+            raise Invalid(
+                _(
+                    "WhatsApp Business Account %(chosen)s was chosen in Meta's window; "
+                    "choose %(account)s (WABA id %(waba_id)s) to connect it again."
+                )
+                % {"chosen": chosen, "account": waba, "waba_id": waba.waba_id},
+                field="session",
+                code=ts.SIGNUP_OTHER_WABA,
+                details={"chosen_waba_id": chosen, "waba_id": waba.waba_id},
+            )
+        data["waba_id"] = waba.waba_id
+    return onboarding_services.onboarding_start(
+        actor=actor, code=code, session={**session, "data": data}
+    )

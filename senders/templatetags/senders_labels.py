@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from django import template
 from django.db.models import TextChoices
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 
+from senders import meta_timezones
 from senders.models import (
     AccountReviewStatus,
     BusinessVerificationStatus,
@@ -18,6 +20,7 @@ from senders.models import (
     HistoryKind,
     MessagingLimit,
     NameStatus,
+    OfficialBusinessStatus,
     PhoneNumber,
     PhoneStatus,
     QualityRating,
@@ -77,6 +80,18 @@ HISTORY_VALUES: dict[str, dict[str, str | Promise]] = {
     HistoryKind.RESTRICTION: WORDS,
     HistoryKind.BAN: WORDS,
     HistoryKind.VIOLATION: WORDS,
+    HistoryKind.OFFICIAL: _table(OfficialBusinessStatus),
+    # -- numbers: verify, register, PIN, remove (H2)
+    HistoryKind.VERIFICATION_CODE: {
+        "requested_sms": _("Code sent by SMS"),
+        "requested_voice": _("Code sent by voice call"),
+        "verified": _("Verified"),
+    },
+    HistoryKind.REGISTRATION: {
+        **_table(ConnectionStatus),
+        "registered": _("Registered"),
+        "pin_changed": _("Two-step verification PIN changed"),
+    },
 }
 
 
@@ -110,12 +125,16 @@ def history_value(value: str | None, kind: str) -> str:
 
 @register.filter
 def meta_timezone(value: str | None) -> str:
-    """Meta's ``timezone_id`` is a number of Meta's own list, which its docs do not ship."""
+    """Meta's ``timezone_id`` as its IANA name with today's offset ("Europe/Berlin,
+    UTC+01:00"); a number outside our table keeps Meta's number."""
     if not value:
         return "—"
     if str(value) == "0":
         return _g("Unknown")
-    return _g("Meta time zone #%(id)s") % {"id": value}
+    name = meta_timezones.iana_name(value)
+    if name is None:
+        return _g("Meta time zone #%(id)s") % {"id": value}
+    return f"{name.replace('_', ' ')}, {meta_timezones.utc_offset(name, timezone.now())}"
 
 
 SOURCES: dict[str, Promise] = {

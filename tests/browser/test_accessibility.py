@@ -129,9 +129,8 @@ def test_keyboard_users_skip_to_the_content_and_see_focus(live_server, page, wor
     assert outline == "3px"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
-    # The inbox that is not there yet says why in words on the page, not in a tooltip.
-    note = page.locator("#nav-inbox-note")
-    assert note.inner_text().strip()
+    # The inbox is a link of the navigation (inbox, I1: no longer a disabled placeholder).
+    assert page.locator("#nav-inbox").get_attribute("href") == "/t/acme/inbox/"
 
 
 def test_the_numbers_table_scrolls_by_keyboard(live_server, page, world: World) -> None:  # type: ignore[no-untyped-def]

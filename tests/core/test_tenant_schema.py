@@ -12,7 +12,7 @@ from django.db import models
 
 from accounts.tenancy import TenantOwnedModel
 
-OUR_APPS = {"accounts", "senders", "inbox", "templates_app", "webhooks"}
+OUR_APPS = {"accounts", "senders", "inbox", "templates_app", "webhooks", "events"}
 
 # label -> why the table is not distributed by tenant (Citus: a reference or local table).
 GLOBAL_TABLES = {

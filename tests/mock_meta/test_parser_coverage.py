@@ -311,6 +311,9 @@ def _send_everything(
             {"template_id": tid, "new_category": "MARKETING", "impending": True},
             {"template_id": tid, "new_category": "MARKETING"},
         ],
+        "message_template_quality_update": [  # templates (T1)
+            {"template_id": tid, "new_quality_score": "YELLOW"},
+        ],
         "business_capability_update": [
             {"waba_id": waba},
             {

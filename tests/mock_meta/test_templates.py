@@ -179,3 +179,124 @@ def test_edit_template_goes_back_to_review(graph: Graph, seeded: dict[str, Any])
     assert graph.get(tid, fields="status").json()["status"] == "PENDING"
     assert _wait_status(graph, tid)["status"] == "APPROVED"
     assert graph.get(tid).json()["components"][0]["text"] == "New text {{1}} here."
+
+
+# -- templates (T1): Meta's edit rules, the pause ladder, quality and category events ----
+
+
+def _approved(graph: Graph, waba: str, name: str) -> str:
+    tid = str(_create(graph, waba, name).json()["id"])
+    assert _wait_status(graph, tid)["status"] == "APPROVED"
+    return tid
+
+
+def test_an_approved_template_keeps_its_category_and_is_edited_once_a_day(
+    graph: Graph, mock_meta: MockMeta, seeded: dict[str, Any]
+) -> None:
+    tid = _approved(graph, seeded["waba_id"], "edit_rules")
+    err = error_of(graph.post(tid, {"category": "MARKETING", "components": _BODY}))
+    assert err["code"] == 100 and "category" in err["error_data"]["details"]
+    assert graph.post(tid, {"components": _BODY}).ok
+    assert _wait_status(graph, tid)["status"] == "APPROVED"
+    err = error_of(graph.post(tid, {"components": _BODY}))
+    assert err["code"] == 100 and "1 time(s) in 1 day(s)" in err["error_data"]["details"]
+    mock_meta.advance_clock(86401)
+    assert graph.post(tid, {"components": _BODY}).ok  # a day later
+
+
+def test_name_language_and_variable_kind_cannot_be_edited(
+    graph: Graph, seeded: dict[str, Any]
+) -> None:
+    tid = _approved(graph, seeded["waba_id"], "fixed_parts")
+    for change in ({"name": "other_name"}, {"language": "de"}, {"parameter_format": "NAMED"}):
+        assert error_of(graph.post(tid, {"components": _BODY, **change}))["code"] == 100
+
+
+def test_a_rejected_template_may_change_its_category(
+    graph: Graph, mock_meta: MockMeta, seeded: dict[str, Any]
+) -> None:
+    tid = str(_create(graph, seeded["waba_id"], "please_reject_this").json()["id"])
+    assert _wait_status(graph, tid)["status"] == "REJECTED"
+    mock_meta.config(review_rules=[])
+    resp = graph.post(tid, {"category": "MARKETING", "components": _BODY})
+    assert resp.json()["category"] == "MARKETING"
+    tpl = graph.get(tid, fields="category,previous_category").json()
+    assert (tpl["category"], tpl["previous_category"]) == ("MARKETING", "UTILITY")
+
+
+def test_pauses_last_3_then_6_hours_and_the_third_disables(
+    graph: Graph, mock_meta: MockMeta, seeded: dict[str, Any], receiver: Any
+) -> None:
+    tid = _approved(graph, seeded["waba_id"], "paused_often")
+
+    def statuses() -> list[tuple[str, str | None]]:
+        return [
+            (c["value"]["event"], (c["value"].get("other_info") or {}).get("title"))
+            for c in receiver.changes()
+            if c["field"] == "message_template_status_update"
+        ]
+
+    mock_meta.emit(field="message_template_status_update", template_id=tid, event="PAUSED")
+    receiver.wait(lambda _: ("PAUSED", "FIRST_PAUSE") in statuses())
+    assert graph.get(tid, fields="status").json()["status"] == "PAUSED"
+    mock_meta.advance_clock(3 * 3600 - 60)
+    assert graph.get(tid, fields="status").json()["status"] == "PAUSED"  # not yet
+    mock_meta.advance_clock(61)
+    receiver.wait(lambda _: statuses().count(("APPROVED", None)) == 2)  # review + pause over
+    assert graph.get(tid, fields="status").json()["status"] == "APPROVED"
+
+    mock_meta.emit(field="message_template_status_update", template_id=tid, event="PAUSED")
+    receiver.wait(lambda _: ("PAUSED", "SECOND_PAUSE") in statuses())
+    mock_meta.advance_clock(3 * 3600 + 1)
+    assert graph.get(tid, fields="status").json()["status"] == "PAUSED"  # 6 hours this time
+    mock_meta.advance_clock(3 * 3600)
+    assert graph.get(tid, fields="status").json()["status"] == "APPROVED"
+
+    mock_meta.emit(field="message_template_status_update", template_id=tid, event="PAUSED")
+    changes = receiver.wait(lambda _: ("DISABLED", None) in statuses())
+    disabled = next(c for c in changes if c["value"].get("event") == "DISABLED")["value"]
+    assert "disable_date" in disabled["disable_info"]
+    assert graph.get(tid, fields="status").json()["status"] == "DISABLED"
+    assert error_of(graph.post(tid, {"components": _BODY}))["code"] == 100  # not editable
+
+
+def test_quality_and_category_events(
+    graph: Graph, mock_meta: MockMeta, seeded: dict[str, Any], receiver: Any
+) -> None:
+    tid = _approved(graph, seeded["waba_id"], "rated")
+    mock_meta.emit(
+        field="message_template_quality_update", template_id=tid, new_quality_score="RED"
+    )
+    changes = receiver.wait(
+        lambda cs: any(c["field"] == "message_template_quality_update" for c in cs)
+    )
+    quality = next(c for c in changes if c["field"] == "message_template_quality_update")["value"]
+    assert quality == {
+        "previous_quality_score": "UNKNOWN",
+        "new_quality_score": "RED",
+        "message_template_id": int(tid),
+        "message_template_name": "rated",
+        "message_template_language": "en_US",
+    }
+    assert graph.get(tid, fields="quality_score").json()["quality_score"]["score"] == "RED"
+
+    mock_meta.emit(field="template_category_update", template_id=tid, new_category="MARKETING")
+    changes = receiver.wait(lambda cs: any(c["field"] == "template_category_update" for c in cs))
+    moved = next(c for c in changes if c["field"] == "template_category_update")["value"]
+    assert (moved["previous_category"], moved["new_category"]) == ("UTILITY", "MARKETING")
+
+
+def test_an_approved_name_is_kept_from_reuse_even_if_paused_when_deleted(
+    graph: Graph, mock_meta: MockMeta, seeded: dict[str, Any]
+) -> None:
+    waba = seeded["waba_id"]
+    tid = _approved(graph, waba, "was_approved")
+    mock_meta.emit(field="message_template_status_update", template_id=tid, event="PAUSED")
+    assert graph.delete(f"{waba}/message_templates", name="was_approved").ok
+    assert error_of(_create(graph, waba, "was_approved"))["error_subcode"] == 2388023
+    never = str(_create(graph, waba, "never_reviewed").json()["id"])
+    assert graph.delete(f"{waba}/message_templates", name="never_reviewed", hsm_id=never).ok
+    assert _create(graph, waba, "never_reviewed").ok  # never approved: free at once
+
+
+_BODY = [{"type": "BODY", "text": "Your parcel {{1}} is on its way to you."}]

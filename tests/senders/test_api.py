@@ -38,7 +38,9 @@ def test_connect_through_the_api_and_read_the_result(world: World, mock_meta) ->
     body = created.json()
     assert body["status"] == "succeeded"
     assert [s["status"] for s in body["steps"]].count("failed") == 0
-    wabas = c.get("/api/v1/t/acme/wabas/").json()
+    page = c.get("/api/v1/t/acme/wabas/").json()
+    assert set(page) == {"next", "previous", "results"} and page["next"] is None
+    wabas = page["results"]
     assert len(wabas) == 1
     (number,) = wabas[0]["phone_numbers"]
     assert (number["connection_status"], number["is_primary"], number["problem"]) == (
@@ -51,7 +53,7 @@ def test_connect_through_the_api_and_read_the_result(world: World, mock_meta) ->
     detail = c.get(f"/api/v1/t/acme/wabas/{wabas[0]['id']}/").json()
     assert detail["waba_id"] == signup["waba_id"]
     assert (
-        c.get("/api/v1/t/acme/phone-numbers/").json()[0]["phone_number_id"]
+        c.get("/api/v1/t/acme/phone-numbers/").json()["results"][0]["phone_number_id"]
         == number["phone_number_id"]
     )
 
@@ -119,5 +121,6 @@ def test_other_tenants_ids_answer_404(world: World, mock_meta) -> None:  # type:
         response = other.get(path)
         assert response.status_code == 404, path
         assert response.json()["error"]["code"] == "not_found"
-    assert other.get("/api/v1/t/globex/wabas/").json() == []
-    assert other.get("/api/v1/t/globex/phone-numbers/").json() == []
+    assert other.get("/api/v1/t/globex/wabas/").json()["results"] == []
+    assert other.get("/api/v1/t/globex/phone-numbers/").json()["results"] == []
+    assert other.get("/api/v1/t/globex/onboardings/").json()["results"] == []

@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 from accounts.tenancy import tenant_scope
 from senders import selectors
 from senders import troubleshooting as ts
-from senders.api import problem_payload
+from senders.api.accounts import problem_payload
 from senders.models import AccountHistory, ConnectionStatus, HistoryKind, PhoneStatus
 from senders.services import snapshots
 from tests.fixtures_senders import Connected
@@ -129,10 +129,24 @@ def test_time_zone_is_named_not_a_bare_number(connected_waba: Connected, languag
         c.waba.timezone_id = "47"
         c.waba.save()
     page = page_of(c, language)
-    text = section(page, "timezone").strip()
-    assert text != "47"
-    assert "47" in text
+    text = section(page, "timezone").split(">", 1)[1].strip()
+    # Meta's 47 is TZ_EUROPE_BERLIN: its IANA name with the offset of today.
+    assert text.startswith("Europe/Berlin, UTC+0"), text
+    assert "47" not in text
     assert "Time zone id" not in page
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_time_zone_outside_the_table_keeps_metas_number_in_words(
+    connected_waba: Connected, language: str
+) -> None:
+    c = connected_waba
+    with tenant_scope(c.tenant):
+        c.waba.timezone_id = "987"
+        c.waba.save()
+    text = section(page_of(c, language), "timezone").split(">", 1)[1].strip()
+    assert "987" in text
+    assert text != "987"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -201,3 +215,15 @@ def test_a_signup_step_code_is_said_in_words(connected_waba: Connected, language
     page = page_of(c, language)
     assert 'data-problem="signup_incomplete"' in page
     assert "PHONE_NUMBER_SETUP" not in page
+
+
+def test_meta_time_zone_table_names_real_zones() -> None:
+    import zoneinfo
+
+    from senders import meta_timezones
+
+    for number, name in meta_timezones.META_TIMEZONES.items():
+        assert zoneinfo.ZoneInfo(name), number
+    assert meta_timezones.iana_name("1") == "America/Los_Angeles"
+    assert meta_timezones.iana_name("116") == "Europe/Moscow"
+    assert meta_timezones.iana_name("x") is None

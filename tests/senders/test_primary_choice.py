@@ -275,7 +275,8 @@ def test_the_api_says_the_primary_cannot_send_and_switches(
     c = connect_waba(world.tenant, numbers=2)
     primary = block_primary(c, BLOCKS["name_rejected"][0])
     owner = api(world.owner)
-    numbers = {n["id"]: n for n in owner.get("/api/v1/t/acme/phone-numbers/").json()}
+    listed = owner.get("/api/v1/t/acme/phone-numbers/").json()["results"]
+    numbers = {n["id"]: n for n in listed}
     blocked, other = numbers[primary.pk], numbers[c.phones[1].pk]
     assert blocked["can_send"] is False
     assert blocked["send_blocked"] == {
@@ -284,7 +285,7 @@ def test_the_api_says_the_primary_cannot_send_and_switches(
         "switch_to": [other["id"]],
     }
     assert (other["can_send"], other["send_blocked"]) == (True, None)
-    (waba,) = owner.get("/api/v1/t/acme/wabas/").json()
+    (waba,) = owner.get("/api/v1/t/acme/wabas/").json()["results"]
     assert [n["can_send"] for n in waba["phone_numbers"] if n["id"] == primary.pk] == [False]
 
     assert (

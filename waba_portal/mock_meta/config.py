@@ -38,6 +38,18 @@ DEFAULT_NAME_RULES: list[dict[str, str]] = [
     {"match": "name_contains", "value": "reject", "decision": "REJECTED", "reason": "NAME_POLICY"},
 ]
 
+# Official Business Account review rules (same format): "name_*" rules match the number's
+# display name, "body_*" rules the request's website, supporting links and notes. A request
+# that matches none is APPROVED. Rejections answer the rule's reason as status_message.
+DEFAULT_OBA_RULES: list[dict[str, str]] = [
+    {
+        "match": "body_contains",
+        "value": "reject",
+        "decision": "REJECTED",
+        "reason": "The business is not notable enough: too few independent news articles.",
+    },
+]
+
 WEBHOOK_MODES = ("normal", "duplicate", "reorder", "batch")
 
 
@@ -57,6 +69,10 @@ class Config:
     name_review_delay: float | None = 2.0  # None: only decided through /_mock/emit
     name_rules: list[dict[str, str]] = field(
         default_factory=lambda: copy.deepcopy(DEFAULT_NAME_RULES)
+    )
+    oba_review_delay: float | None = 5.0  # None: stays PENDING until /_mock/patch
+    oba_rules: list[dict[str, str]] = field(
+        default_factory=lambda: copy.deepcopy(DEFAULT_OBA_RULES)
     )
     auto_approve_categories: list[str] = field(default_factory=list)
     throughput: int = 80  # messages per second per number

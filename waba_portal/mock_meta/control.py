@@ -20,6 +20,8 @@ Endpoints (all JSON):
 * ``POST /_mock/clock``             ``{"advance": seconds}`` moves the mock's clock forward
 * ``POST /_mock/patch``             ``{"kind", "id", "set": {...}}`` set raw attributes
 * ``GET /_mock/``                   HTML page with the state and an inbound-message form
+* ``GET /_mock/handset/``           HTML page: the SMS and calls with verification codes each
+  number received (``?phone_number_id=`` for one number), as a tester's phone shows them
 """
 
 from __future__ import annotations
@@ -40,6 +42,32 @@ from .faults import FaultInjector, RequestLog
 from .scheduler import Scheduler
 from .state import State
 from .webhooks import WebhookDispatcher
+
+
+def _clock(seconds: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(seconds)) + " UTC"
+
+
+def _handset_item(m: dict[str, Any]) -> str:
+    """One code as the phone shows it: an SMS, or the words of a voice call."""
+    esc = html.escape
+    how = "Voice call" if m.get("method") == "VOICE" else "SMS"
+    if m.get("used"):
+        state = "used"
+    elif m["valid"]:
+        state = "valid until " + _clock(m["expires_at"])
+    else:
+        state = "no longer valid"
+    language = f" · {esc(str(m['language']))}" if m.get("language") else ""
+    return (
+        f'<li class="message{"" if m["valid"] else " old"}" '
+        f'data-phone="{esc(str(m.get("phone_number_id") or ""))}" data-code="{esc(m["code"])}" '
+        f'data-valid="{"true" if m["valid"] else "false"}">'
+        f"<p><strong>{how}</strong> to {esc(str(m.get('display_phone_number') or ''))} · "
+        f"{_clock(m['issued_at'])}{language}</p>"
+        f'<p class="text">{esc(m["text"])}</p>'
+        f'<p class="meta">Code <code class="code">{esc(m["code"])}</code> · {state}</p></li>'
+    )
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -78,6 +106,7 @@ class ControlApp:
                 Rule("/_mock/codes", endpoint="codes", methods=["GET", "POST"]),
                 Rule("/_mock/clock", endpoint="clock", methods=["GET", "POST"]),
                 Rule("/_mock/patch", endpoint="patch", methods=["POST"]),
+                Rule("/_mock/handset/", endpoint="handset", methods=["GET"]),
             ],
             strict_slashes=False,
         )
@@ -183,6 +212,7 @@ class ControlApp:
                 if "offset" in body:
                     self.state.clock_offset = float(body["offset"])
                 self.state.clock_offset += float(body.get("advance") or 0)
+            self.state.templates_tick()  # pauses that ended on the new clock (templates, T1)
         return {"now": self.state.now(), "offset": self.state.clock_offset}
 
     def on_patch(self, request: Request, body: dict[str, Any]) -> Any:
@@ -191,6 +221,35 @@ class ControlApp:
                 str(body["kind"]), str(body["id"]), dict(body.get("set") or {})
             )
         }
+
+    # ------------------------------------------------------------------ the handset
+    def on_handset(self, request: Request, body: dict[str, Any]) -> Response:
+        """The verification codes the numbers "received", newest first: what a tester
+        reads off the phone (by SMS, or what the voice call said)."""
+        esc = html.escape
+        phone_id = request.args.get("phone_number_id") or None
+        messages = self.state.handset(phone_id)
+        phones = self.state.snapshot()["phone_numbers"]
+        options = "".join(
+            f'<option value="{esc(p["id"])}"{" selected" if p["id"] == phone_id else ""}>'
+            f"{esc(p['display_phone_number'])} ({esc(p['verified_name'])})</option>"
+            for p in phones
+        )
+        rows = "".join(_handset_item(m) for m in messages)
+        page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Handset · Mock Meta</title><style>body{{font-family:sans-serif;margin:1em;max-width:40em}}
+ul{{list-style:none;padding:0}}
+li.message{{border:1px solid #bbb;border-radius:.5em;padding:.2em .8em;margin-bottom:.6em;
+background:#eef8ee}}li.old{{background:#f4f4f4;color:#555}}
+code.code{{font-size:1.3em;letter-spacing:.1em}}p{{margin:.3em 0}}</style></head><body>
+<h1>Handset</h1><p>The SMS and voice calls with verification codes that Meta sent to the
+numbers (newest first). <a href="/_mock/">Mock state</a></p>
+<form method="get" action="/_mock/handset/"><label for="handset-phone">Number</label>
+<select name="phone_number_id" id="handset-phone"><option value="">All numbers</option>{options}
+</select> <button type="submit" id="handset-show">Show</button></form>
+<ul id="handset-messages">{rows or "<li>No code received yet.</li>"}</ul></body></html>"""
+        return Response(page, mimetype="text/html")
 
     # ------------------------------------------------------------------ HTML page
     def on_page(self, request: Request, body: dict[str, Any]) -> Response:
@@ -228,7 +287,8 @@ class ControlApp:
 <style>body{{font-family:sans-serif;margin:1.5em}}table{{border-collapse:collapse;margin-bottom:1em}}
 td,th{{border:1px solid #ccc;padding:3px 6px;font-size:13px;text-align:left}}
 form input,form select{{margin-right:.5em}}</style></head><body>
-<h1>Mock Meta server</h1><p>App id {esc(snap["config"]["app_id"])} &middot;
+<h1>Mock Meta server</h1><p><a href="/_mock/handset/" id="handset-link">Handset: verification
+codes received</a></p><p>App id {esc(snap["config"]["app_id"])} &middot;
 webhook url {esc(str(snap["config"]["webhook_url"]))}</p>
 <h2>Simulate a customer message</h2>
 <form id="inbound-form" method="post" action="/_mock/ui/inbound">

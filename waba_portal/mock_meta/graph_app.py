@@ -404,7 +404,7 @@ class GraphApp:
     ) -> Any:
         tok = self._auth(request, params)
         if request.method == "GET":
-            return self.state.qr_get(tok, node, code)
+            return self.state.qr_get(tok, node, code, params)
         if request.method == "DELETE":
             return self.state.qr_delete(tok, node, code)
         return self.state.qr_upsert(tok, node, {**params, "code": code})

@@ -72,12 +72,14 @@ class PhoneNumber:
     name_status: str = "PENDING_REVIEW"
     new_name_status: str | None = None
     new_display_name: str | None = None
+    name_changes: list[float] = field(default_factory=list)  # when names were asked for
     quality_rating: str = "UNKNOWN"
     account_mode: str = "LIVE"
     throughput_level: str = "STANDARD"
     is_official_business_account: bool = False
     oba_status: str = "NOT_STARTED"
     oba_status_message: str = "No Official Business Account application submitted"
+    oba_application: dict[str, Any] = field(default_factory=dict)
     search_visibility: str = "VISIBLE"
     pin: str | None = None
     pin_set_by: str | None = None  # "us" | "other"
@@ -103,9 +105,20 @@ class PhoneNumber:
         return self.platform_type == "CLOUD_API" and self.status == "CONNECTED"
 
     def display_number(self) -> str:
+        """As Meta shows it: libphonenumber's international format ("+49 30 123456")."""
         n = self.national_number
         if self.cc == "1" and len(n) == 10:
             return f"+1 {n[:3]}-{n[3:6]}-{n[6:]}"
+        try:
+            import phonenumbers
+
+            parsed = phonenumbers.parse(f"+{self.cc}{n}")
+            if phonenumbers.is_valid_number(parsed):
+                return str(
+                    phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+                )
+        except Exception:  # noqa: S110 - a number libphonenumber cannot read: groups below
+            pass
         groups = [n[i : i + 3] for i in range(0, len(n), 3)] if n else []
         return f"+{self.cc} " + " ".join(groups)
 
@@ -130,6 +143,12 @@ class Template:
     degrees_of_freedom_spec: dict[str, Any] | None = None
     created_at: float = 0.0
     review_seq: int = 0
+    # -- templates (T1): the pause ladder, edits of the approved template, approval
+    was_approved: bool = False  # a deleted template keeps its name for 30 days if so
+    pause_count: int = 0  # the 1st pause lasts 3 h, the 2nd 6 h, the 3rd disables
+    paused_until: float | None = None
+    approved_edits: list[float] = field(default_factory=list)  # times of edits while APPROVED
+    quality_date: float = 0.0
 
     def body_text(self) -> str:
         for comp in self.components:
@@ -204,6 +223,7 @@ class QrCode:
     phone_number_id: str
     prefilled_message: str
     image_format: str | None = None
+    creation_time: int = 0
 
 
 @dataclass

@@ -62,6 +62,15 @@ class MockMetaApp:
 
 
 class _QuietHandler(WSGIRequestHandler):
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        # Meta's resumable upload takes its offset in a ``file_offset`` header; werkzeug
+        # drops header names with an underscore, so this one is passed on by name.
+        offset = self.headers.get("file_offset")
+        if offset is not None:
+            environ["HTTP_FILE_OFFSET"] = offset
+        return environ
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if os.environ.get("MOCK_META_ACCESS_LOG"):
             super().log_request(code, size)

@@ -20,6 +20,10 @@ class PhoneNumbersMixin(GraphTransport):
         "status",
         "quality_rating",
         "name_status",
+        # A display-name change under review: the name asked for and Meta's decision on
+        # it (``name_status`` stays that of the current name meanwhile).
+        "new_display_name",
+        "new_name_status",
         "code_verification_status",
         "platform_type",
         "throughput",

@@ -16,6 +16,17 @@ class QrCodesMixin(GraphTransport):
     ) -> Iterator[dict[str, Any]]:
         return self.paginate(f"{phone_number_id}/message_qrdls", fields=fields, token=token)
 
+    def qr_code_get(
+        self, phone_number_id: str, code: str, *, token: str | None = None
+    ) -> dict[str, Any]:
+        """One code: Meta answers it in the list's ``data`` wrapper (NOTES §10); this
+        returns the code itself. A code Meta no longer has raises ``GraphNotFoundError``."""
+        answer = self.get(f"{phone_number_id}/message_qrdls/{code}", token=token)
+        data = answer.get("data")
+        if isinstance(data, list):
+            return dict(data[0]) if data else {}
+        return answer
+
     def qr_code_create(
         self,
         phone_number_id: str,

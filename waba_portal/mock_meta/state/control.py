@@ -19,6 +19,7 @@ EMIT_FIELDS = (
     "phone_number_name_update",
     "message_template_status_update",
     "template_category_update",
+    "message_template_quality_update",  # templates (T1): state/templates.py
     "business_capability_update",
     "account_review_update",
 )

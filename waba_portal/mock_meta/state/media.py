@@ -80,20 +80,28 @@ class MediaMixin(AuthMixin):
     def media_public(self, media_id: str) -> Media | None:
         return self.media.get(media_id)
 
+    # What the resumable upload takes (NOTES §2, the profile picture; Meta lists these
+    # types for upload sessions) and the largest file the mock keeps in memory.
+    UPLOAD_TYPES = ("image/jpeg", "image/jpg", "image/png", "video/mp4", "application/pdf")
+    UPLOAD_MAX_BYTES = 100 * 1024 * 1024
+
     @locked
     def upload_start(self, tok: Token, app_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """``POST /{app-id}/uploads?file_length&file_type[&file_name]`` → ``{"id": "upload:…"}``."""
         if app_id != self.config.app_id:
             raise not_found(app_id)
-        length = int(require(params, "file_length"))
+        raw_length = require(params, "file_length")
+        try:
+            length = int(str(raw_length))
+        except ValueError:
+            raise invalid_param("Param file_length must be an integer") from None
+        if not 0 < length <= self.UPLOAD_MAX_BYTES:
+            raise invalid_param(
+                f"Param file_length must be between 1 and {self.UPLOAD_MAX_BYTES} bytes"
+            )
         ftype = str(require(params, "file_type"))
-        if ftype not in (
-            "image/jpeg",
-            "image/jpg",
-            "image/png",
-            "video/mp4",
-            "application/pdf",
-        ):
-            raise invalid_param("file_type is not supported")
+        if ftype not in self.UPLOAD_TYPES:
+            raise invalid_param("Param file_type is not a supported type")
         session = UploadSession(
             id=self._new_id(),
             file_name=str(params.get("file_name") or "upload"),
@@ -105,13 +113,29 @@ class MediaMixin(AuthMixin):
 
     @locked
     def upload_data(self, tok: Token, session_id: str, data: bytes, offset: int) -> dict[str, Any]:
+        """``POST /upload:{id}`` with ``file_offset`` and the bytes from there.
+
+        The session is finished when ``file_length`` bytes have arrived: the answer is
+        the handle ``h``; before that it says where to go on. A part sent again after
+        its answer was lost (the same offset and bytes) gets the same answer.
+        """
         session = self.uploads.get(session_id)
         if session is None:
             raise not_found(f"upload:{session_id}")
+        if not data:
+            raise invalid_param("The upload has no data")
+        if offset < len(session.data) and session.data[offset : offset + len(data)] == data:
+            if session.handle and offset + len(data) == len(session.data):
+                return {"h": session.handle}
+            return {"id": f"upload:{session.id}", "file_offset": len(session.data)}
         if offset != len(session.data):
             raise invalid_param(f"file_offset must be {len(session.data)}")
+        if len(session.data) + len(data) > session.file_length:
+            raise invalid_param(
+                f"The upload is longer than its file_length ({session.file_length} bytes)"
+            )
         session.data += data
-        if len(session.data) >= session.file_length:
+        if len(session.data) == session.file_length:
             session.handle = (
                 "4::"
                 + b64(f"{session.file_type}:{session.id}".encode())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import time
 from collections import deque
 from typing import Any
@@ -210,17 +211,7 @@ class MessagesMixin(AuthMixin, UsersMixin, EventsMixin):
             raise GraphError(
                 132001, f"template name ({name}) does not exist in {code} (status {tpl.status})"
             )
-        expected = len(set(VAR_RE.findall(tpl.body_text())))
-        given = 0
-        for comp in payload.get("components") or []:
-            if str(comp.get("type", "")).lower() == "body":
-                given = len(comp.get("parameters") or [])
-        if expected and given != expected:
-            raise GraphError(
-                132000,
-                f"body: number of localizable_params ({given}) does not "
-                f"match the expected number of params ({expected})",
-            )
+        _check_template_parameters(tpl, payload.get("components"))
         return tpl
 
     def _mark_read(self, phone: PhoneNumber, params: dict[str, Any]) -> dict[str, Any]:
@@ -302,3 +293,199 @@ class MessagesMixin(AuthMixin, UsersMixin, EventsMixin):
             value["contacts"] = [self._contact(user, phone, status=status)]
         value["statuses"] = [item]
         self._emit("messages", value, waba=waba, phone=phone)
+
+
+# --- Template parameters: what Meta checks against the approved template ----------------
+# 132000: a component's parameter count differs from the template's variables;
+# 132012: a parameter's type or name differs from what the template defines;
+# 132018: a text parameter with a line break, a tab or more than 4 spaces in a row;
+# 132005: the body with its parameters filled in is over 1,024 characters.
+
+MEDIA_HEADER_PARAM = {"IMAGE": "image", "VIDEO": "video", "GIF": "video", "DOCUMENT": "document"}
+BODY_PARAM_TYPES = ("text", "currency", "date_time")
+BAD_PARAM_TEXT = re.compile(r"[\n\r\t]| {5,}")
+
+
+def _count_error(where: str, given: int, expected: int) -> GraphError:
+    return GraphError(
+        132000,
+        f"{where}: number of localizable_params ({given}) does not match the expected "
+        f"number of params ({expected})",
+    )
+
+
+def _format_error(details: str) -> GraphError:
+    return GraphError(132012, details)
+
+
+def _text_of(param: dict[str, Any], where: str) -> str:
+    ptype = param.get("type")
+    if ptype == "text":
+        text = param.get("text")
+        if not isinstance(text, str):
+            raise _format_error(f"{where}: text parameters need a text string")
+        if BAD_PARAM_TEXT.search(text):
+            raise GraphError(
+                132018,
+                "Param text cannot have new-line/tab characters or more than 4 consecutive spaces",
+                message="(#132018) There was an issue with the parameters in your template.",
+            )
+        return text
+    if ptype in ("currency", "date_time"):
+        inner = param.get(ptype)
+        if not isinstance(inner, dict) or not isinstance(inner.get("fallback_value"), str):
+            raise GraphError(131008, f"{where}: {ptype}.fallback_value is required")
+        return str(inner["fallback_value"])
+    raise _format_error(f"{where}: Format mismatch, expected TEXT, received {str(ptype).upper()}")
+
+
+def _named_check(params: list[dict[str, Any]], names: list[str], where: str) -> None:
+    if any(not isinstance(p.get("parameter_name"), str) for p in params):
+        raise _format_error(f"{where}: named parameters need parameter_name")
+    given = [str(p["parameter_name"]) for p in params]
+    unknown = [n for n in given if n not in names]
+    if unknown or sorted(given) != sorted(names):
+        raise _format_error(
+            f"{where}: parameter_name {unknown[0] if unknown else given} does not match the "
+            f"template's parameters {names}"
+        )
+
+
+def _check_template_parameters(tpl: Template, sent: Any) -> None:
+    """Refuse what Meta refuses when a template's parameters do not fit it."""
+    comps = sent if isinstance(sent, list) else []
+    by_kind: dict[str, dict[str, Any]] = {}
+    buttons: dict[int, dict[str, Any]] = {}
+    for comp in comps:
+        if not isinstance(comp, dict):
+            raise GraphError(131009, "template.components must be objects")
+        kind = str(comp.get("type", "")).lower()
+        if kind == "button":
+            try:
+                index = int(str(comp.get("index")))
+            except ValueError:
+                raise GraphError(131009, "button component needs an index") from None
+            buttons[index] = comp
+        elif kind in ("header", "body"):
+            by_kind[kind] = comp
+        else:
+            raise GraphError(131009, f"Unknown template component type {comp.get('type')}")
+    named = tpl.parameter_format.upper() == "NAMED"
+    defined = {str(c.get("type", "")).upper(): c for c in tpl.components if isinstance(c, dict)}
+    auth = tpl.category == "AUTHENTICATION"
+
+    # header
+    header = defined.get("HEADER")
+    sent_header = by_kind.get("header")
+    header_params = list((sent_header or {}).get("parameters") or [])
+    fmt = str((header or {}).get("format") or "TEXT").upper() if header else None
+    if fmt == "TEXT":
+        names = list(dict.fromkeys(VAR_RE.findall(str(header.get("text", "")))))  # type: ignore[union-attr]
+        if len(header_params) != len(names):
+            raise _count_error("header", len(header_params), len(names))
+        for p in header_params:
+            _text_of(p, "header")
+        if named and names:
+            _named_check(header_params, names, "header")
+    elif fmt in MEDIA_HEADER_PARAM:
+        if len(header_params) != 1:
+            raise _count_error("header", len(header_params), 1)
+        want = MEDIA_HEADER_PARAM[fmt]
+        param = header_params[0]
+        if param.get("type") != want:
+            raise _format_error(
+                f"header: Format mismatch, expected {fmt}, received "
+                f"{str(param.get('type')).upper()}"
+            )
+        media = param.get(want)
+        if not isinstance(media, dict) or bool(media.get("id")) == bool(media.get("link")):
+            raise GraphError(131008, f"header: {want} needs an id or a link")
+    elif fmt == "LOCATION":
+        if len(header_params) != 1:
+            raise _count_error("header", len(header_params), 1)
+        param = header_params[0]
+        loc = param.get("location")
+        if param.get("type") != "location":
+            raise _format_error(
+                f"header: Format mismatch, expected LOCATION, received "
+                f"{str(param.get('type')).upper()}"
+            )
+        if not isinstance(loc, dict) or "latitude" not in loc or "longitude" not in loc:
+            raise GraphError(131008, "header: location needs latitude and longitude")
+    elif header_params:
+        raise _count_error("header", len(header_params), 0)
+
+    # body
+    body_params = list((by_kind.get("body") or {}).get("parameters") or [])
+    names = ["1"] if auth else list(dict.fromkeys(VAR_RE.findall(tpl.body_text())))
+    if len(body_params) != len(names):
+        raise _count_error("body", len(body_params), len(names))
+    values: dict[str, str] = {}
+    for i, p in enumerate(body_params):
+        if not isinstance(p, dict) or p.get("type") not in BODY_PARAM_TYPES:
+            raise _format_error(
+                f"body: Format mismatch, expected TEXT, received "
+                f"{str(p.get('type') if isinstance(p, dict) else p).upper()}"
+            )
+        text = _text_of(p, "body")
+        key = str(p.get("parameter_name")) if named else None
+        values[key or (sorted(names, key=_num)[i] if names else str(i + 1))] = text
+    if named and names and not auth:
+        _named_check(body_params, names, "body")
+    if not auth:
+        filled = VAR_RE.sub(lambda m: values.get(m.group(1), m.group(0)), tpl.body_text())
+        if len(filled) > 1024:
+            raise GraphError(132005, "body: hydrated text is longer than 1024 characters")
+
+    # buttons
+    defined_buttons = list((defined.get("BUTTONS") or {}).get("buttons") or [])
+    for index in buttons:
+        if index < 0 or index >= len(defined_buttons):
+            raise GraphError(
+                131009, f"button at index {index}: the template has {len(defined_buttons)} buttons"
+            )
+    for index, button in enumerate(defined_buttons):
+        kind = str(button.get("type", "")).upper()
+        comp = buttons.get(index)
+        params = list((comp or {}).get("parameters") or [])
+        sub = str((comp or {}).get("sub_type", "")).lower()
+        where = f"button at index {index}"
+        if (kind == "URL" and VAR_RE.search(str(button.get("url", "")))) or kind == "OTP":
+            if comp is None or len(params) != 1:
+                raise _count_error(where, len(params), 1)
+            if sub != "url":
+                raise _format_error(f"{where}: sub_type must be url, received {sub}")
+            _text_of(params[0], where)
+        elif kind == "COPY_CODE":
+            if comp is None or len(params) != 1:
+                raise _count_error(where, len(params), 1)
+            code = params[0].get("coupon_code")
+            if sub != "copy_code" or params[0].get("type") != "coupon_code" or not code:
+                raise _format_error(f"{where}: expected a coupon_code parameter")
+            if len(str(code)) > 15:
+                raise GraphError(131009, f"{where}: coupon_code is limited to 15 characters")
+        elif kind == "MPM":
+            if comp is None or len(params) != 1:
+                raise _count_error(where, len(params), 1)
+            action = params[0].get("action")
+            if sub != "mpm" or params[0].get("type") != "action" or not isinstance(action, dict):
+                raise _format_error(f"{where}: expected an action parameter")
+            sections = action.get("sections")
+            if not isinstance(sections, list) or not sections:
+                raise GraphError(131008, f"{where}: action.sections is required")
+        elif kind == "CATALOG":
+            if comp is not None and (
+                sub != "catalog" or any(p.get("type") != "action" for p in params)
+            ):
+                raise _format_error(f"{where}: expected an action parameter")
+        elif kind == "QUICK_REPLY":
+            if comp is not None and (
+                sub != "quick_reply" or any(p.get("type") != "payload" for p in params)
+            ):
+                raise _format_error(f"{where}: expected a payload parameter")
+        elif comp is not None:
+            raise _count_error(where, len(params), 0)
+
+
+def _num(token: str) -> int:
+    return int(token) if token.isdigit() else 10**9

@@ -7,7 +7,9 @@ import json
 import re
 from typing import Any
 
-from ..errors import GraphError, invalid_param, require
+import phonenumbers
+
+from ..errors import GRAPH_METHOD, GraphError, invalid_param, require
 from ..models import PhoneNumber, Token, Waba
 from .auth import AuthMixin
 from .base import locked
@@ -90,20 +92,31 @@ class PhoneNumbersMixin(SerialisationMixin, AuthMixin, EventsMixin):
             raise invalid_param("verified_name must be 2-75 characters")
         if not re.match(r"^[1-9][0-9]{6,14}$", digits(number)):
             raise invalid_param("phone_number is not a valid phone number")
-        cc_s, national = split_e164(number, str(cc) if cc else None)
+        cc_s, national = _split(number, str(cc) if cc else None)
+        known = self._phone_with(cc_s + national)
         phone = self._create_phone(waba, cc_s, national, name)
+        if known is None:
+            self._schedule_initial_name_review(phone)
         return {"id": phone.id}
 
+    def _phone_with(self, e164_digits: str) -> PhoneNumber | None:
+        return next((p for p in self.phones.values() if p.e164_digits == e164_digits), None)
+
     def _create_phone(self, waba: Waba, cc: str, national: str, name: str) -> PhoneNumber:
-        for other in self.phones.values():
-            if other.e164_digits == cc + national:
-                if other.waba_id == waba.id:
-                    return other
-                raise GraphError(
-                    100,
-                    "This phone number is already registered to another WhatsApp Business Account.",
-                    http_status=409,
-                )
+        """A new number on the WABA (PENDING, NOT_VERIFIED, name in review), the one it
+        has already, or Meta's refusals: on another WABA (409), over the cap (403)."""
+        other = self._phone_with(cc + national)
+        if other is not None:
+            if other.waba_id == waba.id:
+                return other
+            raise GraphError(
+                100,
+                "This phone number is already registered to another WhatsApp Business Account.",
+                message="Phone number is already registered with WhatsApp Business",
+                http_status=409,
+                error_type=GRAPH_METHOD,
+            )
+        self._check_number_cap(waba)
         phone = PhoneNumber(
             id=self._new_id(),
             waba_id=waba.id,
@@ -114,6 +127,53 @@ class PhoneNumbersMixin(SerialisationMixin, AuthMixin, EventsMixin):
         )
         self.phones[phone.id] = phone
         return phone
+
+    def _check_number_cap(self, waba: Waba) -> None:
+        """A business portfolio holds at most ``max_phone_numbers`` numbers over its WABAs
+        (2 to start, up to 20 once verified; NOTES §8): the spec's 403 (200 / 1349175)."""
+        business = self.businesses.get(waba.business_id)
+        if business is None:
+            return
+        wabas = {w.id for w in self.wabas.values() if w.business_id == business.id}
+        held = sum(1 for p in self.phones.values() if p.waba_id in wabas and p.status != "DELETED")
+        if held >= business.max_phone_numbers:
+            raise GraphError(
+                200,
+                f"Phone number limit exceeded: the business has {held} of its "
+                f"{business.max_phone_numbers} phone numbers.",
+                subcode=1349175,
+                message="Phone number limit exceeded for this WhatsApp Business Account",
+                http_status=403,
+                user_title="Limit Exceeded",
+                user_msg="You have reached the maximum number of phone numbers for this account",
+            )
+
+    def _schedule_initial_name_review(self, phone: PhoneNumber) -> None:
+        """The display name of an added number is reviewed as a name change is: decided
+        by the name rules after ``name_review_delay`` (never, when it is None)."""
+        delay = self.config.name_review_delay
+        if delay is None:
+            return
+        review = functools.partial(self._review_initial_name, phone.id, phone.verified_name)
+        self.scheduler.call_later(delay, review)
+
+    @locked
+    def _review_initial_name(self, phone_id: str, requested: str) -> None:
+        current = self.phones.get(phone_id)
+        if (
+            current is None
+            or current.name_status != "PENDING_REVIEW"
+            or current.verified_name != requested
+            or current.new_display_name
+        ):
+            return
+        decision, reason = "APPROVED", None
+        for rule in self.config.name_rules:
+            if rule_matches(rule, requested, "", ""):
+                decision = str(rule.get("decision", "REJECTED")).upper()
+                reason = str(rule.get("reason", "")) or None
+                break
+        self._name_decision(current, decision, requested, reason)
 
     @locked
     def phone_get(self, tok: Token, phone_id: str, fields: str | None) -> dict[str, Any]:
@@ -139,12 +199,7 @@ class PhoneNumbersMixin(SerialisationMixin, AuthMixin, EventsMixin):
                 raise GraphError(133010, "The phone number is not registered.")
             phone.pin, phone.pin_set_by = str(pin), "us"
         if "new_display_name" in params:
-            new_name = str(params["new_display_name"])
-            if not 2 <= len(new_name) <= 75:
-                raise invalid_param("new_display_name must be 2-75 characters")
-            phone.new_display_name = new_name
-            phone.new_name_status = "PENDING_REVIEW"
-            self._schedule_name_review(phone)
+            self._name_change_request(phone, str(params["new_display_name"]))
         if "search_visibility" in params:
             if params["search_visibility"] not in ("VISIBLE", "HIDDEN"):
                 raise invalid_param("search_visibility must be VISIBLE or HIDDEN")
@@ -174,23 +229,60 @@ class PhoneNumbersMixin(SerialisationMixin, AuthMixin, EventsMixin):
             raise invalid_param("webhook_configuration.override_callback_uri is required")
         return override_params(conf.get("override_callback_uri"), conf.get("verify_token"))
 
-    def _schedule_name_review(self, phone: PhoneNumber) -> None:
+    # --- Display names: a change asked for, and Meta's review of it ---------------------
+    # A number whose name Meta approved keeps it while a new one is reviewed: the request
+    # shows as ``new_display_name`` / ``new_name_status``, and once approved it becomes the
+    # name when the number is registered again (DOC:D26, within 14 days). A number with no
+    # approved name yet (new, in review, declined) has its name under review replaced:
+    # ``verified_name`` is the new name, ``name_status`` PENDING_REVIEW.
+    # Meta allows 10 changes in 30 days (DOC:D26); the 11th is refused.
+    NAME_CHANGES_PER_WINDOW = 10
+    NAME_CHANGE_WINDOW = 30 * 24 * 3600
+
+    def _name_change_request(self, phone: PhoneNumber, new_name: str) -> None:
+        if not 2 <= len(new_name) <= 75:
+            raise invalid_param("new_display_name must be 2-75 characters")
+        now = self._now()
+        recent = [t for t in phone.name_changes if now - t < self.NAME_CHANGE_WINDOW]
+        if len(recent) >= self.NAME_CHANGES_PER_WINDOW:
+            raise GraphError(
+                100,
+                "The display name can be changed 10 times in 30 days. Try again later.",
+                user_title="Display name change limit reached",
+            )
+        phone.name_changes = [*recent, now]
+        if phone.name_status in ("APPROVED", "AVAILABLE_WITHOUT_REVIEW"):
+            phone.new_display_name = new_name
+            phone.new_name_status = "PENDING_REVIEW"
+        else:
+            phone.verified_name = new_name
+            phone.name_status = "PENDING_REVIEW"
+            phone.new_display_name, phone.new_name_status = None, None
+        self._schedule_name_review(phone, new_name)
+
+    def _schedule_name_review(self, phone: PhoneNumber, requested: str | None = None) -> None:
         delay = self.config.name_review_delay
         if delay is None:
             return
-        review = functools.partial(self._review_name, phone.id, phone.new_display_name)
+        review = functools.partial(self._review_name, phone.id, requested or phone.new_display_name)
         self.scheduler.call_later(delay, review)
 
     @locked
     def _review_name(self, phone_id: str, requested: str | None) -> None:
         """Decide a requested display name by the config's name rules (scheduler thread)."""
         current = self.phones.get(phone_id)
-        if (
-            current is None
-            or current.new_display_name != requested
-            or current.new_name_status != "PENDING_REVIEW"
-        ):
+        if current is None:
             return
+        changing = (
+            current.new_display_name == requested and current.new_name_status == "PENDING_REVIEW"
+        )
+        replacing = (
+            current.new_display_name is None
+            and current.verified_name == requested
+            and current.name_status == "PENDING_REVIEW"
+        )
+        if not (changing or replacing):
+            return  # decided already, or another name was asked for meanwhile
         decision, reason = "APPROVED", None
         for rule in self.config.name_rules:
             if rule_matches(rule, requested or "", "", ""):
@@ -225,3 +317,26 @@ class PhoneNumbersMixin(SerialisationMixin, AuthMixin, EventsMixin):
         self._emit(
             "phone_number_name_update", value, waba=self.wabas.get(phone.waba_id), phone=phone
         )
+
+
+def is_valid_e164(e164_digits: str) -> bool:
+    """Whether the digits (country code first) are a valid number by libphonenumber."""
+    try:
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse("+" + e164_digits)))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def _split(number: str, cc: str | None) -> tuple[str, str]:
+    """``phone_number`` is the national number with ``cc`` (Meta's docs), or the whole
+    number with the country code (the spec's example, PYWA). Read as given when that is
+    a valid number ("4921123456" with cc 49 is Emden's 04921...), else without the code."""
+    if cc:
+        whole, code = digits(number), digits(cc)
+        if whole.startswith(code) and len(whole) > len(code) + 6:
+            stripped = whole[len(code) :]
+            if is_valid_e164(code + whole):
+                return code, whole
+            if is_valid_e164(code + stripped):
+                return code, stripped
+    return split_e164(number, cc)

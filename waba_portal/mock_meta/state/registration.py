@@ -13,6 +13,28 @@ from .base import locked
 
 PIN_RE = re.compile(r"^[0-9]{6}$")
 
+# What the number receives, by the code's language (Meta's ``language``; English else).
+SMS_TEXTS = {
+    "en": "Your WhatsApp Business verification code is {code}. It expires in 10 minutes.",
+    "de": "Dein WhatsApp Business-Bestätigungscode lautet {code}. Er läuft in 10 Minuten ab.",
+    "ru": "Ваш код подтверждения WhatsApp Business: {code}. Он действует 10 минут.",
+    "es": "Tu código de verificación de WhatsApp Business es {code}. Caduca en 10 minutos.",
+    "fr": "Votre code de vérification WhatsApp Business est {code}. Il expire dans 10 minutes.",
+}
+VOICE_TEXTS = {
+    "en": "Your WhatsApp Business verification code is: {digits}. Again: {digits}.",
+    "de": "Ihr WhatsApp Business-Bestätigungscode lautet: {digits}. Noch einmal: {digits}.",
+    "ru": "Ваш код подтверждения WhatsApp Business: {digits}. Повторяю: {digits}.",
+}
+
+
+def code_message(code: str, method: str, language: str) -> str:
+    """The SMS text, or what the voice call says, for ``code`` in ``language``."""
+    lang = (language or "en")[:2]
+    if method.upper() == "VOICE":
+        return VOICE_TEXTS.get(lang, VOICE_TEXTS["en"]).format(digits=" ".join(code))
+    return SMS_TEXTS.get(lang, SMS_TEXTS["en"]).format(code=f"{code[:3]}-{code[3:]}")
+
 
 class RegistrationMixin(AuthMixin):
     @locked
@@ -48,12 +70,41 @@ class RegistrationMixin(AuthMixin):
                 "display_phone_number": phone.display_number(),
                 "code": code,
                 "method": method,
+                "language": language,
+                "text": code_message(code, method, language),
                 "issued_at": vc.issued_at,
                 "expires_at": vc.issued_at + self.config.code_ttl,
+                "used": False,
             }
         )
         self.codes_log = self.codes_log[-500:]
         return vc
+
+    @locked
+    def handset(self, phone_id: str | None = None) -> list[dict[str, Any]]:
+        """What the numbers "received": every code Meta sent by SMS or call, newest first,
+        each with its text and whether it can still be entered (``valid``)."""
+        now = self._now()
+        items = []
+        for entry in reversed(self.codes_log):
+            if phone_id and entry.get("phone_number_id") != phone_id:
+                continue
+            phone = self.phones.get(str(entry.get("phone_number_id") or ""))
+            if phone is None:  # a code of the signup dialog: valid until it expires
+                current = not entry.get("used")
+            else:
+                current = phone.code is not None and (
+                    phone.code.code == entry["code"] and phone.code.issued_at == entry["issued_at"]
+                )
+            items.append(
+                {
+                    **entry,
+                    "text": entry.get("text")
+                    or code_message(entry["code"], str(entry.get("method") or "SMS"), ""),
+                    "valid": current and entry["expires_at"] > now,
+                }
+            )
+        return items
 
     @locked
     def verify_code(self, tok: Token, phone_id: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -79,6 +130,9 @@ class RegistrationMixin(AuthMixin):
                 phone.code = None
                 raise GraphError(136025, "Too many incorrect attempts. Request a new code.")
             raise GraphError(136025, "Code Mismatch: the code you entered is not correct.")
+        for entry in self.codes_log:
+            if entry.get("phone_number_id") == phone.id and entry["code"] == vc.code:
+                entry["used"] = True
         phone.code = None
         phone.code_verification_status = "VERIFIED"
 

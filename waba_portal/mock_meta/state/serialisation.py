@@ -194,7 +194,10 @@ class SerialisationMixin(StateBase):
             "parameter_format": t.parameter_format,
             "rejected_reason": t.rejected_reason,
             "previous_category": t.previous_category,
-            "quality_score": {"score": t.quality_score, "date": int(t.created_at)},
+            "quality_score": {
+                "score": t.quality_score,
+                "date": int(t.quality_date or t.created_at),
+            },
             "message_send_ttl_seconds": t.message_send_ttl_seconds,
             "sub_category": None,
             "correct_category": t.correct_category,

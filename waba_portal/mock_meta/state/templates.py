@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import time
 from typing import Any
 
 from ..errors import GraphError, invalid_param, not_found, require
@@ -18,6 +19,13 @@ from .serialisation import SerialisationMixin
 TEMPLATE_CATEGORIES = ("AUTHENTICATION", "MARKETING", "UTILITY")
 VAR_RE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 TEMPLATE_NAME_RE = re.compile(r"^[a-z0-9_]{1,512}$")
+# Meta pauses a template of low quality for 3 hours, then for 6 hours; the third pause
+# disables it. After a pause it is APPROVED again, with an APPROVED webhook (NOTES §3).
+PAUSE_SECONDS = (3 * 3600, 6 * 3600)
+PAUSE_TITLES = ("FIRST_PAUSE", "SECOND_PAUSE")
+# Meta edits an approved template at most once in 24 hours and 10 times in 30 days.
+APPROVED_EDITS = ((86400, 1), (30 * 86400, 10))
+EDITABLE = ("APPROVED", "REJECTED", "PAUSED")
 
 
 def rule_matches(rule: dict[str, Any], name: str, body: str, category: str) -> bool:
@@ -109,6 +117,7 @@ class TemplatesMixin(SerialisationMixin, AuthMixin, EventsMixin):
         self, tok: Token, waba_id: str, params: dict[str, Any], url: str
     ) -> dict[str, Any]:
         waba = self._waba_for(tok, waba_id)
+        self._templates_tick()
         items = [t for t in self.templates.values() if t.waba_id == waba.id]
         items.sort(key=lambda t: (t.created_at, int(t.id)), reverse=True)
         if params.get("name"):
@@ -195,6 +204,7 @@ class TemplatesMixin(SerialisationMixin, AuthMixin, EventsMixin):
     @locked
     def template_create(self, tok: Token, waba_id: str, params: dict[str, Any]) -> dict[str, Any]:
         waba = self._waba_for(tok, waba_id, "whatsapp_business_management")
+        self._templates_tick()
         name = str(require(params, "name"))
         language = str(require(params, "language"))
         category = str(require(params, "category")).upper()
@@ -249,6 +259,7 @@ class TemplatesMixin(SerialisationMixin, AuthMixin, EventsMixin):
         self.templates[tpl.id] = tpl
         if category in self.config.auto_approve_categories:
             tpl.status = "APPROVED"
+            tpl.was_approved = True
         else:
             self._schedule_review(tpl)
         return {"id": tpl.id, "status": tpl.status, "category": tpl.category}
@@ -277,6 +288,9 @@ class TemplatesMixin(SerialisationMixin, AuthMixin, EventsMixin):
     def _set_template_status(
         self, tpl: Template, event: str, reason: str = "NONE", extra: dict[str, Any] | None = None
     ) -> None:
+        extra = dict(extra or {})
+        if event == "PAUSED":
+            event = self._pause(tpl, extra)
         if event in (
             "APPROVED",
             "REJECTED",
@@ -293,6 +307,10 @@ class TemplatesMixin(SerialisationMixin, AuthMixin, EventsMixin):
             "LOCKED",
         ):
             tpl.status = "APPROVED" if event in ("REINSTATED",) else event
+        if tpl.status != "PAUSED":
+            tpl.paused_until = None
+        if tpl.status == "APPROVED":
+            tpl.was_approved = True
         tpl.rejected_reason = reason if event == "REJECTED" else "NONE"
         value: dict[str, Any] = {
             "event": event,
@@ -309,8 +327,70 @@ class TemplatesMixin(SerialisationMixin, AuthMixin, EventsMixin):
             }
         if event == "DISABLED":
             value["disable_info"] = {"disable_date": int(self._now())}
-        value.update(extra or {})
+        value.update(extra)
         self._emit("message_template_status_update", value, waba=self.wabas.get(tpl.waba_id))
+
+    def _pause(self, tpl: Template, extra: dict[str, Any]) -> str:
+        """One more pause for low quality: 3 h, then 6 h, then the template is disabled."""
+        if tpl.pause_count >= len(PAUSE_SECONDS):
+            tpl.pause_count += 1
+            return "DISABLED"
+        seconds = PAUSE_SECONDS[tpl.pause_count]
+        tpl.paused_until = self._now() + seconds
+        until = time.strftime("%b %-d, %Y at %-I:%M %p UTC", time.gmtime(tpl.paused_until))
+        extra.setdefault(
+            "other_info",
+            {
+                "title": PAUSE_TITLES[tpl.pause_count],
+                "description": f"Your WhatsApp message template has been paused for "
+                f"{seconds // 3600} hours until {until} due to low quality.",
+            },
+        )
+        tpl.pause_count += 1
+        return "PAUSED"
+
+    def _templates_tick(self) -> None:
+        """Pauses that are over (on the mock's clock): APPROVED again, with its webhook."""
+        now = self._now()
+        for tpl in list(self.templates.values()):
+            if tpl.status == "PAUSED" and tpl.paused_until is not None and tpl.paused_until <= now:
+                self._set_template_status(tpl, "APPROVED")
+
+    @locked
+    def templates_tick(self) -> None:
+        """Run what is due on the mock's clock (called when the clock is moved)."""
+        self._templates_tick()
+
+    def _emit_message_template_quality_update(
+        self, spec: dict[str, Any], waba: Any
+    ) -> dict[str, Any]:
+        """``POST /_mock/emit {"field": "message_template_quality_update", "template_id",
+        "new_quality_score"}``: the template's quality score changes, and Meta says so."""
+        fld = "message_template_quality_update"
+        tpl = self._template_of_spec(spec)
+        new = str(spec.get("new_quality_score") or spec.get("quality_score") or "RED").upper()
+        if new not in ("GREEN", "YELLOW", "RED", "UNKNOWN"):
+            raise ValueError("new_quality_score must be GREEN, YELLOW, RED or UNKNOWN")
+        value = {
+            "previous_quality_score": tpl.quality_score,
+            "new_quality_score": new,
+            "message_template_id": int(tpl.id),
+            "message_template_name": tpl.name,
+            "message_template_language": tpl.language,
+        }
+        tpl.quality_score, tpl.quality_date = new, self._now()
+        self._emit(fld, value, waba=self.wabas.get(tpl.waba_id))
+        return {"field": fld, "value": value}
+
+    def _template_of_spec(self, spec: dict[str, Any]) -> Template:
+        """The template a control call names: ``template_id``, or ``name`` (+ ``language``)."""
+        tid = str(spec.get("template_id") or "")
+        if tid in self.templates:
+            return self.templates[tid]
+        for tpl in self.templates.values():
+            if tpl.name == spec.get("name") and spec.get("language") in (None, tpl.language):
+                return tpl
+        raise ValueError("unknown template (give template_id or name+language)")
 
     @locked
     def template_get(self, tok: Token, template_id: str, fields: str | None) -> dict[str, Any]:
@@ -336,11 +416,40 @@ class TemplatesMixin(SerialisationMixin, AuthMixin, EventsMixin):
         if tpl is None:
             raise not_found(template_id)
         self._check_waba_access(tok, tpl.waba_id, "whatsapp_business_management")
-        if tpl.status not in ("APPROVED", "REJECTED", "PAUSED"):
+        self._templates_tick()
+        if tpl.status not in EDITABLE:
             raise invalid_param(f"A template in status {tpl.status} cannot be edited")
         category = str(params.get("category") or tpl.category).upper()
         if category not in TEMPLATE_CATEGORIES:
             raise invalid_param("category must be AUTHENTICATION, MARKETING or UTILITY")
+        for fixed in ("name", "language"):
+            if fixed in params and str(params[fixed]) != getattr(tpl, fixed):
+                raise invalid_param(f"The {fixed} of a template cannot be edited")
+        fmt = params.get("parameter_format")
+        if fmt and str(fmt).upper() != tpl.parameter_format:
+            raise invalid_param("The parameter_format of a template cannot be edited")
+        was_approved_now = tpl.status == "APPROVED"
+        if was_approved_now:
+            if category != tpl.category:
+                raise GraphError(
+                    100,
+                    "The category of an approved message template cannot be edited",
+                    user_title="Category can't be edited",
+                    user_msg="You can't change the category of an approved template.",
+                )
+            now = self._now()
+            for window, allowed in APPROVED_EDITS:
+                recent = [t for t in tpl.approved_edits if t > now - window]
+                if len(recent) >= allowed:
+                    # The live subcode is not documented (NOTES §3): code 100 as Meta's
+                    # other edit refusals, with the limit in words.
+                    raise GraphError(
+                        100,
+                        f"An approved message template can be edited {allowed} time(s) "
+                        f"in {window // 86400} day(s)",
+                        user_title="Edit limit reached",
+                        user_msg="This template was edited too often; try again later.",
+                    )
         if "components" in params:
             tpl.components = self._validate_components(params["components"], category)
         if category != tpl.category:
@@ -348,7 +457,10 @@ class TemplatesMixin(SerialisationMixin, AuthMixin, EventsMixin):
         if "message_send_ttl_seconds" in params:
             tpl.message_send_ttl_seconds = int(params["message_send_ttl_seconds"])
         self._set_template_options(tpl, params)
+        if was_approved_now:
+            tpl.approved_edits.append(self._now())
         tpl.status = "PENDING"
+        tpl.paused_until = None
         tpl.rejected_reason = "NONE"
         self._schedule_review(tpl)
         # The live API names the template it edited (NOTES §10, PYWA 4.5 UpdatedTemplate).
@@ -381,6 +493,6 @@ class TemplatesMixin(SerialisationMixin, AuthMixin, EventsMixin):
             raise GraphError(100, f'Message template "{name}" not found', subcode=2593002)
         for tpl in victims:
             del self.templates[tpl.id]
-            if tpl.status == "APPROVED":
+            if tpl.was_approved or tpl.status == "APPROVED":
                 self.deleted_templates.append((waba.id, tpl.name, tpl.language, self._now()))
         return {"success": True}

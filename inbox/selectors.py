@@ -1,0 +1,455 @@
+"""Reads of the inbox: the conversation list and its filters, threads, contacts, media,
+the change marks the screens poll, and the access helpers.
+
+Access: owners and admins see every channel; an agent sees the conversations of the
+channels they have a role on (``senders.selectors.phones_visible_to``). A conversation,
+a media file or a contact's conversation on a channel the member cannot see answers
+``NotFound``, as another workspace's does. Contacts belong to the workspace: every member
+finds them, with the conversations of the channels they see.
+
+Search: PostgreSQL's full-text search (the ``simple`` configuration: no stemming, any
+language) over message text and contacts' names, word prefixes matched ("pack" finds
+"package"), with GIN indexes over the same expressions (migration 0007); digits also
+match contacts' phone numbers. SQLite, the local demo, matches with ``LIKE`` instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import MANAGER_ROLES, Membership, Team
+from accounts.tenancy import unscoped
+from inbox import phones
+from inbox.models import (
+    OPEN_QUEUES,
+    WINDOW,
+    ConsentChange,
+    Contact,
+    Conversation,
+    ConversationTag,
+    Media,
+    Message,
+    MessageType,
+    Note,
+    Queue,
+)
+from senders.models import ChannelRole, ChannelSettings, PhoneNumber
+from senders.selectors import (
+    channel_access_table,
+    channel_for_phone,
+    phone_channel_role,
+    phones_visible_to,
+)
+from waba_portal.errors import get_or_not_found
+from waba_portal.guards import parse_id
+
+SEARCH_CONFIG = "simple"
+SEARCH_MAX_WORDS = 8
+PAGE_SIZE = 50
+THREAD_PAGE = 100
+
+ASSIGNEE_ANYONE, ASSIGNEE_ME, ASSIGNEE_NOBODY = "anyone", "me", "unassigned"
+QUEUE_OPEN, QUEUE_ALL = "open", "all"
+WINDOW_OPEN, WINDOW_CLOSED = "open", "closed"
+
+
+# --- Visibility ----------------------------------------------------------------------------
+
+
+def channels_of(membership: Any) -> QuerySet[PhoneNumber]:
+    """The numbers whose conversations ``membership`` sees."""
+    return phones_visible_to(membership).order_by("display_phone_number")
+
+
+def channel_role(membership: Any, phone: PhoneNumber) -> ChannelRole | None:
+    """The member's role on the number's channel: owners, admins and API keys (which act
+    as admins) supervise every channel; the others as ``senders.selectors`` rules."""
+    if membership.role in MANAGER_ROLES:
+        return ChannelRole.SUPERVISOR
+    return phone_channel_role(membership, phone)
+
+
+def conversations_visible(membership: Any) -> QuerySet[Conversation]:
+    rows = Conversation.objects.all()
+    if membership.role in MANAGER_ROLES:
+        return rows
+    return rows.filter(channel__in=phones_visible_to(membership).values("pk"))
+
+
+def conversation_access(*, membership: Any, conversation_pk: object) -> Conversation:
+    """A conversation the member may see, with its contact and channel; else NotFound."""
+    rows = conversations_visible(membership).select_related(
+        "contact", "channel__waba", "assignee__user", "team"
+    )
+    return get_or_not_found(rows, pk=conversation_pk)
+
+
+def media_access(*, membership: Any, media_pk: object) -> Media:
+    """A media file of a conversation the member may see; else NotFound."""
+    visible = conversations_visible(membership).values("pk")
+    rows = Media.objects.filter(message__conversation__in=visible).select_related("message")
+    return get_or_not_found(rows, pk=media_pk)
+
+
+def contact_access(*, contact_pk: object) -> Contact:
+    return get_or_not_found(Contact.objects.all(), pk=contact_pk)
+
+
+# --- The list and its filters -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The list's filters, read from a query string (values that do not fit are dropped)."""
+
+    queue: str = QUEUE_OPEN
+    channel: int | None = None
+    assignee: str = ASSIGNEE_ANYONE
+    team: int | None = None
+    tag: str = ""
+    window: str = ""
+    q: str = ""
+
+    @classmethod
+    def of(cls, query: Mapping[str, Any]) -> Filters:
+        def text(name: str, limit: int) -> str:
+            return " ".join(str(query.get(name) or "").split())[:limit]
+
+        queue = text("queue", 16) or QUEUE_OPEN
+        assignee = text("assignee", 16) or ASSIGNEE_ANYONE
+        window = text("window", 8)
+        return cls(
+            queue=queue if queue in (QUEUE_OPEN, QUEUE_ALL, *Queue.values) else QUEUE_OPEN,
+            channel=parse_id(query.get("channel")),
+            assignee=assignee
+            if assignee in (ASSIGNEE_ANYONE, ASSIGNEE_ME, ASSIGNEE_NOBODY)
+            else ASSIGNEE_ANYONE,
+            team=parse_id(query.get("team")),
+            tag=text("tag", 50).lower(),
+            window=window if window in (WINDOW_OPEN, WINDOW_CLOSED) else "",
+            q=text("q", 100),
+        )
+
+    def query(self, **changes: Any) -> dict[str, str]:
+        """The filters as query string values (defaults left out), with ``changes``."""
+        values = {
+            "queue": self.queue,
+            "channel": self.channel,
+            "assignee": self.assignee,
+            "team": self.team,
+            "tag": self.tag,
+            "window": self.window,
+            "q": self.q,
+            **changes,
+        }
+        defaults = {"queue": QUEUE_OPEN, "assignee": ASSIGNEE_ANYONE}
+        return {
+            k: str(v) for k, v in values.items() if v not in (None, "") and defaults.get(k) != v
+        }
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.query())
+
+
+def _tsquery(text: str) -> str:
+    """A prefix query of the words of ``text`` (letters and digits only: never syntax)."""
+    words = re.findall(r"\w+", text.casefold())[:SEARCH_MAX_WORDS]
+    return " & ".join(f"{w}:*" for w in words)
+
+
+def text_matches(messages: QuerySet[Message], tsquery: str) -> QuerySet[Message]:
+    """Messages whose text matches (the expression of ``inbox_message_text_search``)."""
+    query = SearchQuery(tsquery, search_type="raw", config=SEARCH_CONFIG)
+    return messages.annotate(v=SearchVector("text", config=SEARCH_CONFIG)).filter(v=query)
+
+
+def name_matches(contacts: QuerySet[Contact], tsquery: str) -> QuerySet[Contact]:
+    """Contacts whose names match (the expression of ``inbox_contact_name_search``)."""
+    query = SearchQuery(tsquery, search_type="raw", config=SEARCH_CONFIG)
+    vector = SearchVector("name", "profile_name", config=SEARCH_CONFIG)
+    return contacts.annotate(v=vector).filter(v=query)
+
+
+def search_condition(text: str) -> Q | None:
+    """Conversations whose messages, contact name or contact number match ``text``."""
+    text = text.strip()
+    if not text:
+        return None
+    condition = Q(pk__in=[])
+    if connection.vendor == "postgresql":
+        tsquery = _tsquery(text)
+        if tsquery:
+            by_text = text_matches(Message.objects.all(), tsquery).filter(
+                conversation__isnull=False
+            )
+            by_name = name_matches(Contact.objects.all(), tsquery)
+            condition |= Q(pk__in=by_text.values("conversation_id")) | Q(
+                contact_id__in=by_name.values("pk")
+            )
+    else:
+        like_text = Message.objects.filter(text__icontains=text, conversation__isnull=False).values(
+            "conversation_id"
+        )
+        condition |= (
+            Q(pk__in=like_text)
+            | Q(contact__name__icontains=text)
+            | Q(contact__profile_name__icontains=text)
+        )
+    digits = phones.search_digits(text)
+    if digits:
+        condition |= Q(contact__phone__contains=digits) | Q(contact__mobile__contains=digits)
+    return condition
+
+
+def conversation_list(
+    *, membership: Any, filters: Filters, now: datetime | None = None
+) -> QuerySet[Conversation]:
+    """The conversations the member sees that pass ``filters``, newest first."""
+    now = now or timezone.now()
+    rows = conversations_visible(membership)
+    if filters.queue == QUEUE_OPEN:
+        rows = rows.filter(queue__in=OPEN_QUEUES)
+    elif filters.queue != QUEUE_ALL:
+        rows = rows.filter(queue=filters.queue)
+    if filters.channel:
+        rows = rows.filter(channel_id=filters.channel)
+    if filters.assignee == ASSIGNEE_ME:
+        rows = rows.filter(assignee_id=getattr(membership, "pk", None))
+    elif filters.assignee == ASSIGNEE_NOBODY:
+        rows = rows.filter(assignee__isnull=True)
+    if filters.team:
+        rows = rows.filter(team_id=filters.team)
+    if filters.tag:
+        rows = rows.filter(
+            pk__in=ConversationTag.objects.filter(name=filters.tag).values("conversation_id")
+        )
+    if filters.window == WINDOW_OPEN:
+        rows = rows.filter(last_inbound_at__gt=now - WINDOW)
+    elif filters.window == WINDOW_CLOSED:
+        rows = rows.filter(Q(last_inbound_at__lte=now - WINDOW) | Q(last_inbound_at__isnull=True))
+    condition = search_condition(filters.q)
+    if condition is not None:
+        rows = rows.filter(condition)
+    return (
+        rows.select_related("contact", "channel", "assignee__user", "team", "last_message")
+        .prefetch_related("tags")
+        .order_by("-last_message_at", "-id")
+    )
+
+
+def conversation_page(
+    rows: QuerySet[Conversation], *, offset: int = 0, size: int = PAGE_SIZE
+) -> tuple[list[Conversation], bool]:
+    """One page of ``rows`` and whether there are more (no COUNT over the whole list)."""
+    page = list(rows[offset : offset + size + 1])
+    return page[:size], len(page) > size
+
+
+def tag_names() -> list[str]:
+    return list(
+        ConversationTag.objects.order_by("name").values_list("name", flat=True).distinct()[:200]
+    )
+
+
+def team_list() -> QuerySet[Team]:
+    return Team.objects.order_by("name")
+
+
+# --- Change marks (the screens' polls) ----------------------------------------------------------
+
+
+def conversations_changed_at() -> datetime | None:
+    """When any conversation of the workspace last changed: one indexed query."""
+    return Conversation.objects.order_by("-changed_at").values_list("changed_at", flat=True).first()
+
+
+def conversation_mark(*, conversation_pk: int) -> tuple[int, datetime | None] | None:
+    """(version, last inbound time) of one conversation of the workspace: one query by
+    primary key. It tells no content, so the channel rule is left to the thread's
+    rendering (a poll that finds a change renders through ``conversation_access``)."""
+    row = (
+        Conversation.objects.filter(pk=conversation_pk)
+        .values_list("version", "last_inbound_at")
+        .first()
+    )
+    return (int(row[0]), row[1]) if row else None
+
+
+# --- A thread -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Reaction:
+    emoji: str
+    at: datetime | None
+
+
+@dataclass
+class ThreadItem:
+    """A message or a note of the thread, in time order."""
+
+    at: datetime
+    message: Message | None = None
+    note: Note | None = None
+    media: Media | None = None
+    context: Message | None = None  # the message replied to (or reacted to)
+    reactions: list[Reaction] = field(default_factory=list)
+
+    @property
+    def is_note(self) -> bool:
+        return self.note is not None
+
+
+@dataclass
+class Thread:
+    items: list[ThreadItem]
+    earlier: int | None  # the message id to read earlier ones before, if there are any
+
+
+def thread_read(
+    *, conversation: Conversation, before: int | None = None, size: int = THREAD_PAGE
+) -> Thread:
+    """The thread's last ``size`` messages (before message ``before``), with the notes of
+    their time, each message's file, the message it replies to and its reactions."""
+    rows = conversation.messages.all()
+    until: datetime | None = None
+    if before:
+        anchor = rows.filter(pk=before).values_list("meta_timestamp", "pk").first()
+        if anchor and anchor[0] is not None:
+            until = anchor[0]
+            rows = rows.filter(
+                Q(meta_timestamp__lt=anchor[0]) | Q(meta_timestamp=anchor[0], pk__lt=anchor[1])
+            )
+    newest_first = list(
+        rows.select_related("author__user")
+        .prefetch_related("media")
+        .order_by("-meta_timestamp", "-id")[: size + 1]
+    )
+    earlier = newest_first[size - 1].pk if len(newest_first) > size else None
+    messages = list(reversed(newest_first[:size]))
+    by_wamid = {m.wamid: m for m in messages}
+    reactions: dict[str, list[Reaction]] = {}
+    shown: list[Message] = []
+    for m in messages:
+        if m.type == MessageType.REACTION and m.context_wamid in by_wamid:
+            reactions.setdefault(m.context_wamid, []).append(Reaction(m.text, m.meta_timestamp))
+        else:
+            shown.append(m)
+    wanted = {m.context_wamid for m in shown if m.context_wamid} - set(by_wamid)
+    contexts = dict(by_wamid)
+    if wanted:
+        contexts.update({m.wamid: m for m in Message.objects.filter(wamid__in=list(wanted))})
+    items = [
+        ThreadItem(
+            at=m.meta_timestamp or m.created_at,
+            message=m,
+            media=next(iter(m.media.all()), None),
+            context=contexts.get(m.context_wamid) if m.context_wamid else None,
+            reactions=_latest_reaction(reactions.get(m.wamid, [])),
+        )
+        for m in shown
+    ]
+    # The notes of the same stretch of time: from the page's first message (all before
+    # it on the first page), up to the message the next page starts with.
+    notes = conversation.notes.select_related("author__user")
+    if earlier is not None and messages:
+        notes = notes.filter(created_at__gte=messages[0].meta_timestamp or messages[0].created_at)
+    if until is not None:
+        notes = notes.filter(created_at__lt=until)
+    return Thread(items=_with_notes(items, list(notes)), earlier=earlier)
+
+
+def _with_notes(items: list[ThreadItem], notes: list[Note]) -> list[ThreadItem]:
+    """The notes between the messages, each before the first message that reached us after
+    it (our own clock for both: Meta's timestamps are whole seconds and its clock)."""
+    merged: list[ThreadItem] = []
+    pending = sorted(notes, key=lambda n: (n.created_at, n.pk))
+    for item in items:
+        received = item.message.created_at if item.message is not None else item.at
+        while pending and pending[0].created_at < received:
+            note = pending.pop(0)
+            merged.append(ThreadItem(at=note.created_at, note=note))
+        merged.append(item)
+    merged += [ThreadItem(at=n.created_at, note=n) for n in pending]
+    return merged
+
+
+def _latest_reaction(found: list[Reaction]) -> list[Reaction]:
+    """The contact's reaction now: the latest one (an empty emoji takes it back). ``found``
+    is in the thread's order (time, then arrival)."""
+    if not found:
+        return []
+    latest = found[-1]
+    return [latest] if latest.emoji else []
+
+
+# --- The contact panel, contacts ---------------------------------------------------------------
+
+
+def consent_history(*, contact: Contact, limit: int = 20) -> list[ConsentChange]:
+    return list(ConsentChange.objects.filter(contact=contact).select_related("actor__user")[:limit])
+
+
+def contact_conversations(
+    *, contact: Contact, membership: Any, exclude: Conversation | None = None
+) -> list[Conversation]:
+    rows = conversations_visible(membership).filter(contact=contact).select_related("channel")
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude.pk)
+    return list(rows.order_by("-last_message_at")[:20])
+
+
+def contact_list(*, q: str = "", consent: str = "") -> QuerySet[Contact]:
+    rows = Contact.objects.all()
+    text = q.strip()[:100]
+    if text:
+        condition = Q(name__icontains=text) | Q(profile_name__icontains=text)
+        if connection.vendor == "postgresql" and _tsquery(text):
+            condition = Q(pk__in=name_matches(Contact.objects.all(), _tsquery(text)).values("pk"))
+        digits = phones.search_digits(text)
+        if digits:
+            condition |= Q(phone__contains=digits) | Q(mobile__contains=digits)
+        rows = rows.filter(condition)
+    if consent:
+        rows = rows.filter(consent=consent)
+    return rows.order_by("-created_at", "-id")
+
+
+# --- Assignment choices ---------------------------------------------------------------------------
+
+
+def assignable_members(*, conversation: Conversation) -> list[Membership]:
+    """The members who see the conversation's channel (they may be assigned it)."""
+    channel = channel_for_phone(phone=conversation.channel)
+    if channel.pk is None:  # no channel row yet: the defaults give every member access
+        return list(Membership.objects.select_related("user").order_by("user__email"))
+    return [a.membership for a in channel_access_table(channel=channel) if a.role is not None]
+
+
+def channel_settings_of(*, phone: PhoneNumber) -> ChannelSettings:
+    return channel_for_phone(phone=phone)
+
+
+# --- Across workspaces (the beat) --------------------------------------------------------------
+
+
+def auto_resolve_tenant_ids(*, idle_before: datetime) -> list[int]:
+    """Workspaces with a conversation in New or Pending idle since before ``idle_before``."""
+    with unscoped():
+        return sorted(
+            set(
+                Conversation.objects.filter(queue__in=OPEN_QUEUES, last_activity_at__lt=idle_before)
+                .values_list("tenant_id", flat=True)
+                .distinct()
+            )
+        )

@@ -1,0 +1,411 @@
+"""Replies to customers: a text or a template, stored first, then sent in the background.
+
+The customer service window (``Conversation.window_open``) runs 24 hours from the
+contact's last message; our replies never extend it. Inside it an agent may send a
+text (optionally replying to one message of the thread); outside it only an approved
+template of the number's WABA (``templates_app.sending``): a text is refused here,
+before Meta would answer 131047.
+
+The pipeline, so no reply is lost and none is sent twice:
+
+1. :func:`reply_text` / :func:`reply_template` check the rules (a viewer of the channel
+   may not reply: ``NotAllowed``), then, in one transaction with the conversation's
+   change marks, store the outbound ``Message`` (status queued, a local id in place of
+   Meta's until Meta gives one) and enqueue ``inbox.tasks.message_send_task`` on commit.
+   With the channel's ``auto_assign`` on, an unassigned conversation is assigned to the
+   member who replies.
+2. :func:`message_send` (the task) sends it through the Graph client: Meta's ``wamid``
+   and "sent" are recorded; a refusal marks it failed with Meta's code and title
+   (``inbox.failures`` words it); a transient failure raises :class:`SendRetry` for the
+   task to retry with bounded backoff (the message shows "retrying"), and
+   :func:`message_give_up` marks it failed when the retries run out. A lost answer after
+   the request left (``GraphOutcomeUnknown``), or a worker that stopped mid-send (the
+   row says "sending", committed before the request), is marked *outcome unknown* and
+   never sent again by us: Meta may have delivered it.
+3. Meta's status webhooks then move it on by its wamid (``services.inbound``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Membership
+from inbox.models import Conversation, Direction, Message, MessageStatus, MessageType
+from inbox.selectors import channel_role, channel_settings_of
+from inbox.services.conversations import actor_label, changed
+from senders.models import ChannelRole
+from senders.services.graph import graph_client
+from templates_app import sending
+from templates_app.models import Template
+from waba_portal.errors import Invalid, NotAllowed, NotFound, get_or_not_found
+from waba_portal.graph import errors as ge
+from waba_portal.graph import webhooks as wh
+
+logger = logging.getLogger(__name__)
+
+TEXT_MAX_LENGTH = 4096  # Meta's limit on a text message's body (NOTES §4)
+LOCAL_ID_PREFIX = "queued."
+
+# ``payload["send"]["state"]`` of an outbound message on its way.
+SEND_RETRYING = "retrying"
+SEND_UNKNOWN = "unknown"
+SEND_SENDING = "sending"
+SEND_DONE = "sent"
+SEND_FAILED = "failed"
+
+
+class SendRetry(Exception):
+    """Meta or the network failed before the message left: send it again later."""
+
+
+# --- The rules -----------------------------------------------------------------------------
+
+
+def can_reply(actor: Any, conversation: Conversation) -> bool:
+    role = channel_role(actor, conversation.channel)
+    return role in (ChannelRole.CONTRIBUTOR, ChannelRole.SUPERVISOR)
+
+
+def _require_replier(actor: Any, conversation: Conversation) -> None:
+    role = channel_role(actor, conversation.channel)
+    if role is None:
+        raise NotFound(_("Conversation not found."))
+    if role == ChannelRole.VIEWER:
+        raise NotAllowed(
+            _("Viewers of this channel cannot reply to customers: ask its supervisor.")
+        )
+
+
+def _recipient(conversation: Conversation) -> str:
+    contact = conversation.contact
+    to = contact.wa_id or contact.phone.lstrip("+")
+    if not to:
+        raise Invalid(
+            _("This contact's WhatsApp number is not known, so no message can be sent to them.")
+        )
+    return to
+
+
+def _window_closed_refusal() -> Invalid:
+    return Invalid(
+        _(
+            "More than 24 hours have passed since the customer's last message: only an "
+            "approved template can be sent until they write again."
+        ),
+        field="text",
+        code="window_closed",
+    )
+
+
+# --- Storing a reply -------------------------------------------------------------------------
+
+
+def _store(
+    *,
+    actor: Any,
+    conversation: Conversation,
+    type_: str,
+    text: str,
+    payload: dict[str, Any],
+    context_wamid: str = "",
+) -> Message:
+    """The queued message and the conversation's bump, together; the send after commit."""
+    from inbox import tasks
+
+    now = timezone.now()
+    member = actor if isinstance(actor, Membership) else None
+    with transaction.atomic():
+        row = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        contact = conversation.contact
+        message = Message.objects.create(
+            conversation=row,
+            wamid=f"{LOCAL_ID_PREFIX}{uuid.uuid4().hex}",
+            direction=Direction.OUTBOUND,
+            phone_number_id=conversation.channel.phone_number_id,
+            wa_id=contact.wa_id or contact.phone.lstrip("+"),
+            type=type_,
+            text=text,
+            payload={"request": payload, "author_label": actor_label(actor)},
+            context_wamid=context_wamid,
+            author=member,
+            status=MessageStatus.QUEUED,
+            status_rank=wh.status_rank("queued"),
+            meta_timestamp=now,
+            status_updated_at=now,
+        )
+        values: dict[str, Any] = {
+            "last_message": message,
+            "last_message_at": now,
+            "last_activity_at": now,
+            **changed(now),
+        }
+        if (
+            member is not None
+            and row.assignee_id is None
+            and channel_settings_of(phone=conversation.channel).auto_assign
+        ):
+            values["assignee"] = member
+        Conversation.objects.filter(pk=row.pk).update(**values)
+        tasks.message_send_task.delay_on_commit(message.tenant_id, message.pk)
+    return message
+
+
+def reply_text(
+    *,
+    actor: Any,
+    conversation: Conversation,
+    text: str,
+    reply_to: Message | None = None,
+    now: Any = None,
+) -> Message:
+    """A text reply inside the window (links get a preview), optionally quoting a message."""
+    _require_replier(actor, conversation)
+    body = str(text or "").strip()
+    if not body:
+        raise Invalid(_("Write the reply first."), field="text")
+    if len(body) > TEXT_MAX_LENGTH:
+        raise Invalid(
+            _("A message has at most %(max)d characters.") % {"max": TEXT_MAX_LENGTH},
+            field="text",
+        )
+    if not conversation.window_open(now):
+        raise _window_closed_refusal()
+    to = _recipient(conversation)
+    context = ""
+    if reply_to is not None:
+        if reply_to.conversation_id != conversation.pk or reply_to.wamid.startswith(
+            LOCAL_ID_PREFIX
+        ):
+            raise Invalid(_("Choose a message of this conversation to reply to."), field="reply_to")
+        context = reply_to.wamid
+    payload: dict[str, Any] = {
+        "recipient_type": "individual",
+        "to": to,
+        "type": "text",
+        "text": {"body": body, "preview_url": "http" in body},
+    }
+    if context:
+        payload["context"] = {"message_id": context}
+    return _store(
+        actor=actor,
+        conversation=conversation,
+        type_=MessageType.TEXT,
+        text=body,
+        payload=payload,
+        context_wamid=context,
+    )
+
+
+def reply_to_find(*, conversation: Conversation, message_pk: object) -> Message:
+    """The message of this conversation a reply quotes; else NotFound."""
+    return get_or_not_found(Message.objects.filter(conversation=conversation), pk=message_pk)
+
+
+def reply_to_wamid(*, conversation: Conversation, wamid: str) -> Message:
+    """The message of this conversation with Meta's id ``wamid``; else a field error."""
+    found = Message.objects.filter(conversation=conversation, wamid=str(wamid)[:160]).first()
+    if found is None:
+        raise Invalid(
+            _("No message of this conversation has the id %(wamid)s.") % {"wamid": wamid[:160]},
+            field="reply_to",
+        )
+    return found
+
+
+def template_choices(conversation: Conversation) -> list[Template]:
+    """The approved templates of the conversation's number's WABA."""
+    return list(sending.usable_templates(conversation.channel))
+
+
+def template_find(*, conversation: Conversation, template_pk: int) -> Template:
+    """An approved template of the conversation's number's WABA; else a field error."""
+    found = sending.usable_templates(conversation.channel).filter(pk=template_pk).first()
+    if found is None:
+        raise Invalid(
+            _("Choose an approved template of this number's WhatsApp account."),
+            field="template",
+        )
+    return found
+
+
+def reply_template(
+    *,
+    actor: Any,
+    conversation: Conversation,
+    template: Template,
+    parameters: dict[str, Any] | None,
+) -> Message:
+    """An approved template, with its values checked (any time: it opens no window)."""
+    _require_replier(actor, conversation)
+    if not sending.usable_templates(conversation.channel).filter(pk=template.pk).exists():
+        raise Invalid(
+            _("Choose an approved template of this number's WhatsApp account."),
+            field="template",
+        )
+    to = _recipient(conversation)
+    payload = sending.template_send_payload(template, parameters or {}, to)
+    payload.pop("messaging_product", None)
+    rendered = sending.template_render(template, parameters or {})
+    text = "\n".join(p for p in (rendered.header_text, rendered.body, rendered.footer) if p)
+    return _store(
+        actor=actor,
+        conversation=conversation,
+        type_=MessageType.TEMPLATE,
+        text=text,
+        payload=payload,
+    )
+
+
+# --- Sending (the task) ------------------------------------------------------------------------
+
+
+def _touch(message: Message) -> None:
+    if message.conversation_id:
+        Conversation.objects.filter(pk=message.conversation_id).update(**changed())
+
+
+def _send_state(message: Message, state: str, **extra: Any) -> None:
+    info = dict(message.payload.get("send") or {})
+    info.update({"state": state, **extra})
+    message.payload = {**message.payload, "send": info}
+
+
+def _fail(message: Message, *, code: int | None, title: str, details: str = "") -> None:
+    message.status = MessageStatus.FAILED
+    message.error_code = code
+    message.error_title = title[:255]
+    message.error_details = details[:2000]
+    message.status_updated_at = timezone.now()
+    message.save(
+        update_fields=[
+            "status",
+            "error_code",
+            "error_title",
+            "error_details",
+            "payload",
+            "status_updated_at",
+        ]
+    )
+    _touch(message)
+
+
+def send_state(message: Message) -> str:
+    """``retrying`` / ``unknown`` while a queued message is on its way, else empty."""
+    if message.status != MessageStatus.QUEUED:
+        return ""
+    return str((message.payload.get("send") or {}).get("state") or "")
+
+
+def _claim(message_pk: int, attempt: int) -> tuple[Message | None, bool]:
+    """Lock the queued message and mark it "sending" (committed before the request), so
+    a second worker, or this one run again after a crash, never sends it twice."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("conversation__channel__waba")
+            .filter(pk=message_pk)
+            .first()
+        )
+        if message is None or message.status != MessageStatus.QUEUED:
+            return message, False
+        state = send_state(message)
+        if state == SEND_UNKNOWN:
+            return message, False
+        if state == SEND_SENDING:  # an earlier try may have reached Meta
+            _unknown(message, "the worker stopped while the message was being sent")
+            return message, False
+        _send_state(message, SEND_SENDING, attempts=attempt + 1)
+        message.save(update_fields=["payload"])
+    return message, True
+
+
+def _unknown(message: Message, why: str) -> None:
+    _send_state(message, SEND_UNKNOWN)
+    message.error_details = why[:2000]
+    message.save(update_fields=["payload", "error_details"])
+    _touch(message)
+    logger.warning("message %s: the send's outcome is unknown", message.pk)
+
+
+def message_send(*, message_pk: int, attempt: int = 0) -> Message | None:
+    """Send the queued message ``message_pk`` once (nothing when it is no longer queued)."""
+
+    message, claimed = _claim(message_pk, attempt)
+    if message is None or not claimed:
+        return message
+    channel = message.conversation.channel if message.conversation else None
+    token = channel.waba.access_token if channel is not None else ""
+    if channel is None or not token:
+        _fail(message, code=None, title=_("The WhatsApp account has no access: reconnect it."))
+        return message
+    request = dict(message.payload.get("request") or {})
+    try:
+        result = graph_client(token=str(token)).send_message(channel.phone_number_id, request)
+    except ge.GraphOutcomeUnknown as exc:
+        _unknown(message, str(exc))
+        return message
+    except (ge.GraphTransientError, ge.GraphRateLimitError) as exc:
+        _send_state(message, SEND_RETRYING, code=exc.code, title=exc.title or "")
+        message.save(update_fields=["payload"])
+        _touch(message)
+        raise SendRetry(str(exc)) from exc
+    except ge.GraphError as exc:
+        _send_state(message, SEND_FAILED)
+        _fail(message, code=exc.code, title=exc.title or str(exc), details=str(exc))
+        return message
+    with transaction.atomic():
+        _record_sent(message, result.message_id)
+    return message
+
+
+def _record_sent(message: Message, wamid: str) -> None:
+    """Meta's id and "sent"; a status Meta reported before we knew the id is kept."""
+    rank = wh.status_rank("sent")
+    status: str = MessageStatus.SENT
+    error: tuple[Any, ...] | None = None
+    early = Message.objects.filter(wamid=wamid, conversation__isnull=True).first()
+    if early is not None:  # a status webhook came first: it made a row of its own
+        if early.status_rank > rank:
+            status, rank = early.status, early.status_rank
+            error = (early.error_code, early.error_title, early.error_details)
+        early.delete()
+    _send_state(message, SEND_DONE)
+    message.wamid = wamid
+    message.status, message.status_rank = status, max(message.status_rank, rank)
+    if error is not None:
+        message.error_code, message.error_title, message.error_details = error
+    message.status_updated_at = timezone.now()
+    message.save(
+        update_fields=[
+            "wamid",
+            "status",
+            "status_rank",
+            "payload",
+            "status_updated_at",
+            "error_code",
+            "error_title",
+            "error_details",
+        ]
+    )
+    _touch(message)
+
+
+def message_give_up(*, message_pk: int, error: str) -> None:
+    """The retries ran out: the message is failed, with Meta's last code and the reason."""
+    message = Message.objects.filter(pk=message_pk, status=MessageStatus.QUEUED).first()
+    if message is None:
+        return
+    info = message.payload.get("send") or {}
+    _send_state(message, SEND_FAILED)
+    _fail(
+        message,
+        code=info.get("code"),
+        title=str(info.get("title") or _("WhatsApp did not answer, even after several tries.")),
+        details=error,
+    )

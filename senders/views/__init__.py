@@ -1,0 +1,1 @@
+"""The WhatsApp settings pages, one module per topic."""
