@@ -603,8 +603,9 @@ def test_on_a_worker_the_edit_goes_saved_sent_live(
     log = celery_worker_process.log
 
     def live() -> bool:
-        seen.add(sync_row(c).state)
-        return sync_row(c).state == ProfileSyncState.LIVE
+        state = sync_row(c).state  # one read: the state may move on between two
+        seen.add(state)
+        return state == ProfileSyncState.LIVE
 
     wait_for(live, timeout=30, interval=0.05, message=log()[-3000:])
     assert seen >= {ProfileSyncState.SAVED, ProfileSyncState.SENT, ProfileSyncState.LIVE}
