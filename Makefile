@@ -47,8 +47,13 @@ lint: install
 test: lint
 	$(PY) scripts/run_tests.py -n auto $(PYTEST_ARGS)
 
+# The webhook pipeline, then the inbox at scale, its idle polls and its sending pace
+# (bench/README.md); BENCH_ARGS go to the first, its --quick to every one.
 bench: install
 	$(PY) -m bench $(BENCH_ARGS)
+	$(PY) -m bench.inbox_scale $(filter --quick,$(BENCH_ARGS))
+	$(PY) -m bench.inbox_poll $(filter --quick,$(BENCH_ARGS))
+	$(PY) -m bench.send_pacing $(filter --quick,$(BENCH_ARGS))
 
 # The webhook pipeline under faults (bench/faults.py): kills and restarts during a load.
 .PHONY: faults

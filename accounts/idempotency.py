@@ -15,6 +15,7 @@ documents the header on every method marked so (``waba_portal.api_schema``).
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -32,7 +33,25 @@ F = TypeVar("F", bound=Callable[..., Any])
 KEPT_HEADERS = ("Location",)
 
 
+def _upload_fingerprint(request: Any) -> bytes:
+    """A multipart request by what it says: its fields, and each file's name, size and
+    SHA-256. The framing (the boundary) changes between a client's tries, and the raw
+    body of a large upload is not kept in memory to be read."""
+    fields = {key: sorted(request.POST.getlist(key)) for key in sorted(request.POST)}
+    files: dict[str, list[Any]] = {}
+    for key in sorted(request.FILES):
+        for upload in request.FILES.getlist(key):
+            digest = hashlib.sha256()
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+            files.setdefault(key, []).append([upload.name, upload.size, digest.hexdigest()])
+    return json.dumps({"fields": fields, "files": files}, sort_keys=True).encode()
+
+
 def _body_of(request: Any) -> bytes:
+    if str(request.content_type or "").startswith("multipart/form-data"):
+        return _upload_fingerprint(request)
     try:
         return bytes(request._request.body)
     except RawPostDataException:  # the body was read as a stream: its parsed form

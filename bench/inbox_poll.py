@@ -26,15 +26,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bench import infra
+from bench.inbox_seed import timed
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -49,23 +48,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _log(message: str) -> None:
     print(f"[bench.inbox_poll {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def _timed(fn: Callable[[], Any], rounds: int) -> dict[str, float]:
-    for _ in range(max(rounds // 10, 20)):  # warm up: plans cached, pages in memory
-        fn()
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return {
-        "p50_ms": samples[len(samples) // 2],
-        "p95_ms": samples[int(len(samples) * 0.95) - 1],
-        "mean_ms": statistics.fmean(samples),
-        "rounds": rounds,
-    }
 
 
 def _seed(n: int) -> dict[str, Any]:
@@ -213,14 +195,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     figures: dict[str, dict[str, float]] = {}
     _log(f"timing {rounds} rounds of each")
-    figures["select_1"] = _timed(select_one, rounds)
-    figures["list_poll_sql"] = _timed(list_sql_only, rounds)
-    figures["thread_poll_sql"] = _timed(thread_sql_only, rounds)
-    figures["list_poll_query"] = _timed(list_query, rounds)
-    figures["thread_poll_query"] = _timed(thread_query, rounds)
-    figures["hello_request"] = _timed(lambda: client.get("/bench/hello/"), rounds)
-    figures["list_poll_request"] = _timed(lambda: client.get(list_url, **hx), rounds)
-    figures["thread_poll_request"] = _timed(lambda: client.get(thread_url, **hx), rounds)
+    figures["select_1"] = timed(select_one, rounds)
+    figures["list_poll_sql"] = timed(list_sql_only, rounds)
+    figures["thread_poll_sql"] = timed(thread_sql_only, rounds)
+    figures["list_poll_query"] = timed(list_query, rounds)
+    figures["thread_poll_query"] = timed(thread_query, rounds)
+    figures["hello_request"] = timed(lambda: client.get("/bench/hello/"), rounds)
+    figures["list_poll_request"] = timed(lambda: client.get(list_url, **hx), rounds)
+    figures["thread_poll_request"] = timed(lambda: client.get(thread_url, **hx), rounds)
     with connection.cursor() as cur:
         cur.execute(
             "EXPLAIN SELECT changed_at FROM inbox_conversation WHERE tenant_id = %s "

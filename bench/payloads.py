@@ -106,6 +106,8 @@ class Stream:
     events: int = 0
     statuses: int = 0
     inbound: list[str] = field(default_factory=list)
+    # the wa_ids the inbound messages come from (a contact and a conversation each)
+    customers: set[str] = field(default_factory=set)
     # wamid -> (recipient, final status, error code) of each outbound message
     outbound: dict[str, tuple[str, str, int | None]] = field(default_factory=dict)
 
@@ -196,9 +198,11 @@ def conversation_stream(
             timeline.append((unit + stage * lag, stage, value, "status"))
         in_id = f"wamid.{prefix}{seed:03d}in{unit:09d}"
         stream.inbound.append(in_id)
+        sender = _customer(rng)
+        stream.customers.add(sender)
         value = samples.inbound_text(
             phone_number_id=pid,
-            from_=_customer(rng),
+            from_=sender,
             text=_text(rng),
             msg_id=in_id,
             ts=base_ts + unit,

@@ -22,8 +22,15 @@ from accounts.models import Tenant
 from accounts.tenancy import tenant_scope
 from bench import loadgen, payloads
 from bench.infra import BenchError
-from inbox.models import Direction, Message, MessageStatus, MessageStatusEvent
-from senders.models import MetaAsset, MetaAssetKind
+from inbox.models import (
+    Contact,
+    Conversation,
+    Direction,
+    Message,
+    MessageStatus,
+    MessageStatusEvent,
+)
+from senders.models import ConnectionStatus, MetaAsset, MetaAssetKind, PhoneNumber, WhatsAppAccount
 from waba_portal.webhooks.models import WebhookChange, WebhookDelivery
 
 HELLO_PATH = "/bench/hello/"
@@ -34,6 +41,8 @@ DELIVERY = WebhookDelivery._meta.db_table
 CHANGE = WebhookChange._meta.db_table
 MESSAGE = Message._meta.db_table
 STATUS_EVENT = MessageStatusEvent._meta.db_table
+CONTACT = Contact._meta.db_table
+CONVERSATION = Conversation._meta.db_table
 
 
 @dataclass
@@ -64,7 +73,9 @@ class Context:
 
 
 def tenant_seed(ctx: Context) -> None:
-    """One tenant holding the bench's WABA and phone number (webhooks route to it)."""
+    """One tenant holding the bench's WABA and phone number (webhooks route to it),
+    connected before the stream's first event, so every inbound message joins a thread
+    of the inbox (a contact and a conversation on that channel)."""
     tenant = Tenant.objects.create(name="Bench", slug="bench")
     with tenant_scope(tenant):
         MetaAsset.objects.create(kind=MetaAssetKind.WABA, meta_id=ctx.routing.waba_id)
@@ -72,6 +83,20 @@ def tenant_seed(ctx: Context) -> None:
             kind=MetaAssetKind.PHONE_NUMBER,
             meta_id=ctx.routing.phone_number_id,
             waba_id=ctx.routing.waba_id,
+        )
+        connected = datetime.fromtimestamp(time.time() - 7 * 86_400, tz=UTC)
+        waba = WhatsAppAccount.objects.create(
+            waba_id=ctx.routing.waba_id,
+            name="Bench",
+            connection_status=ConnectionStatus.CONNECTED,
+            connected_at=connected,
+        )
+        PhoneNumber.objects.create(
+            waba=waba,
+            phone_number_id=ctx.routing.phone_number_id,
+            display_phone_number="+49 30 1234567",
+            verified_name="Bench",
+            is_primary=True,
         )
     ctx.tenant = tenant
 
@@ -119,7 +144,10 @@ def pipeline_reset(*, drain: bool = True, drain_timeout: float = 120.0) -> None:
         conn.default_channel.queue_purge("webhooks")
     with connection.cursor() as cur:
         # CASCADE: the inbox's media and consent rows point at messages (inbox, I1).
-        cur.execute(f"TRUNCATE {CHANGE}, {DELIVERY}, {STATUS_EVENT}, {MESSAGE} CASCADE")
+        cur.execute(
+            f"TRUNCATE {CHANGE}, {DELIVERY}, {STATUS_EVENT}, {MESSAGE}, {CONVERSATION}, "
+            f"{CONTACT} CASCADE"
+        )
 
 
 def _scalar(sql: str, params: list[Any] | None = None) -> int:
@@ -181,6 +209,21 @@ def stream_state(ctx: Context) -> dict[str, Any]:
             f"SELECT count(*) FROM {MESSAGE} WHERE tenant_id = %s AND direction = 'in'",  # noqa: S608
             [tid],
         ),
+        # The inbox's rows: each inbound message in a thread, one contact and one open
+        # conversation per customer who wrote.
+        "inbound_in_threads": _scalar(
+            f"SELECT count(*) FROM {MESSAGE} WHERE tenant_id = %s AND direction = 'in' "  # noqa: S608
+            "AND conversation_id IS NOT NULL",
+            [tid],
+        ),
+        "contacts": _scalar(
+            f"SELECT count(*) FROM {CONTACT} WHERE tenant_id = %s",  # noqa: S608
+            [tid],
+        ),
+        "conversations": _scalar(
+            f"SELECT count(*) FROM {CONVERSATION} WHERE tenant_id = %s",  # noqa: S608
+            [tid],
+        ),
         "outbound": outbound,
     }
 
@@ -190,6 +233,9 @@ def stream_expected(stream: payloads.Stream) -> dict[str, Any]:
         "changes_processed": stream.changes,
         "status_events": stream.statuses,
         "inbound": len(stream.inbound),
+        "inbound_in_threads": len(stream.inbound),
+        "contacts": len(stream.customers),
+        "conversations": len(stream.customers),
         "outbound": stream.expected_outbound_statuses(),
     }
 

@@ -9,7 +9,14 @@ Under ``/api/v1/t/<slug>/`` (``inbox/api_urls.py``):
 - ``conversations/<id>/``: GET; ``…/assign/`` POST ``{"assignee": id|"me"|null,
   "team": id|null}``; ``…/move/`` POST ``{"queue": "new"|"pending"|"resolved"}``;
   ``…/tags/`` POST ``{"add": [...], "remove": [...]}``; ``…/notes/`` GET, POST
-  ``{"body"}``; ``…/messages/`` GET (read only for now), cursor-paged, newest first;
+  ``{"body"}``; ``…/messages/`` GET, cursor-paged, newest first, POST a text or a
+  template; ``…/media/`` POST multipart (``file``, ``caption``, ``reply_to``): a file
+  inside the 24-hour window (``inbox.services.outbound_media``), or (``file``,
+  ``template``, ``parameters`` as JSON) an approved template with the file as its media
+  header, any time;
+- ``messages/media/``: POST multipart (``to``: the contact's phone, ``channel``: a
+  number's id, else the primary sender, ``file``, ``caption``): the same, to a contact
+  by phone (on their latest conversation with that number);
 - ``contacts/``: GET (``q``, ``consent``), POST ``{"phone", "name", "mobile"}``;
   ``contacts/<id>/``: GET, PATCH ``{"name", "mobile"}``, DELETE (owners and admins: the
   contact's conversations and messages go too); ``contacts/<id>/consent/``: GET the
@@ -30,6 +37,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.mixins import ListModelMixin
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -50,7 +58,13 @@ from inbox.models import (
     Note,
     Queue,
 )
-from inbox.services import contacts, conversations, outbound
+from inbox.services import (
+    contacts,
+    conversation_start,
+    conversations,
+    outbound,
+    outbound_media,
+)
 from waba_portal.api import TenantAPIView
 from waba_portal.api_pagination import TenantListAPIView
 from waba_portal.errors import Invalid
@@ -448,35 +462,177 @@ class ConversationMessages(ListModelMixin, TenantListAPIView):
     def get(self, request: Request, conversation_pk: int) -> Response:
         return self.list(request)
 
-    # -- replies (I2): a text inside the 24-hour window, an approved template any time.
+    # -- replies: a text inside the 24-hour window, an approved template any time.
     @extend_schema(request=ReplyBody, responses={201: MessageSerializer})
     @idempotent
     def post(self, request: Request, conversation_pk: int) -> Response:
         row = selectors.conversation_access(
             membership=self.membership, conversation_pk=conversation_pk
         )
-        data = _valid(ReplyBody, request.data)
+        return _reply(self.membership, row, _valid(ReplyBody, request.data))
+
+
+def _reply(membership: Any, row: Conversation, data: dict[str, Any]) -> Response:
+    if data.get("template") is not None:
+        if data.get("text"):
+            raise Invalid(_("Send a text or a template, not both."), field="text")
+        template = outbound.template_find(conversation=row, template_pk=data["template"])
+        message = outbound.reply_template(
+            actor=membership,
+            conversation=row,
+            template=template,
+            parameters=data.get("parameters") or {},
+        )
+    else:
+        quoted = None
+        if data.get("reply_to"):
+            quoted = outbound.reply_to_wamid(conversation=row, wamid=data["reply_to"])
+        message = outbound.reply_text(
+            actor=membership,
+            conversation=row,
+            text=data.get("text") or "",
+            reply_to=quoted,
+        )
+    return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+class PhoneReplyBody(ReplyBody):
+    to = serializers.CharField(max_length=40, help_text="The contact's phone number (E.164).")
+    channel = serializers.IntegerField(
+        required=False, help_text="The sending number's id; the primary sender if left out."
+    )
+
+
+class MessageToPhone(TenantAPIView):
+    """Send a text or a template to a contact by phone, from a chosen number or the
+    primary sender. A template may open the conversation (the contact is added when
+    unknown); a text needs the contact to have written within 24 hours."""
+
+    permission_classes = [IsAuthenticated]
+    resource_group = "inbox"
+
+    @extend_schema(request=PhoneReplyBody, responses={201: MessageSerializer})
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = _valid(PhoneReplyBody, request.data)
         if data.get("template") is not None:
-            if data.get("text"):
-                raise Invalid(_("Send a text or a template, not both."), field="text")
-            template = outbound.template_find(conversation=row, template_pk=data["template"])
-            message = outbound.reply_template(
-                actor=self.membership,
-                conversation=row,
-                template=template,
-                parameters=data.get("parameters") or {},
+            row = conversation_start.conversation_start(
+                actor=self.membership, to=data["to"], channel_pk=data.get("channel")
             )
         else:
-            quoted = None
-            if data.get("reply_to"):
-                quoted = outbound.reply_to_wamid(conversation=row, wamid=data["reply_to"])
-            message = outbound.reply_text(
-                actor=self.membership,
-                conversation=row,
-                text=data.get("text") or "",
-                reply_to=quoted,
+            row = conversation_start.conversation_find(
+                actor=self.membership, to=data["to"], channel_pk=data.get("channel")
             )
-        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+        return _reply(self.membership, row, data)
+
+
+# -- media (a file inside the window) --------------------------------------------------------
+
+
+class MediaBody(serializers.Serializer[dict[str, Any]]):
+    """A file to send (multipart/form-data), with its caption and the message it quotes."""
+
+    file = serializers.FileField(
+        help_text="JPEG/PNG image (5 MB), MP4/3GPP video (16 MB), AAC/AMR/MP3/M4A/OGG-Opus "
+        "audio (16 MB), PDF/Word/Excel/PowerPoint/text document (100 MB), WebP sticker."
+    )
+    caption = serializers.CharField(
+        required=False, allow_blank=True, max_length=outbound_media.CAPTION_MAX_LENGTH
+    )
+    reply_to = serializers.CharField(required=False, allow_blank=True)
+    template = serializers.IntegerField(
+        required=False,
+        help_text="An approved template whose image, video or document header is this file "
+        "(then sent any time, like every template).",
+    )
+    parameters = serializers.JSONField(
+        required=False, binary=True, help_text="The template's other values, as JSON."
+    )
+
+
+class MediaToPhoneBody(MediaBody):
+    to = serializers.CharField(max_length=40, help_text="The contact's phone number (E.164).")
+    channel = serializers.IntegerField(
+        required=False, help_text="The sending number's id; the primary sender if left out."
+    )
+
+
+def _media_fields(request: Request, shape: type[serializers.Serializer[Any]]) -> dict[str, Any]:
+    if not request.FILES.get("file"):
+        raise Invalid(
+            _("Send the file as the multipart field file."), field="file", code="media_missing"
+        )
+    body = shape(data=request.data)
+    body.is_valid(raise_exception=True)
+    return dict(body.validated_data)
+
+
+def _media_send(request: Request, membership: Any, row: Conversation, data: dict[str, Any]) -> Any:
+    if data.get("template") is not None:
+        if data.get("caption") or data.get("reply_to"):
+            raise Invalid(_("A template takes no caption and quotes no message."), field="caption")
+        parameters = data.get("parameters") or {}
+        if not isinstance(parameters, dict):
+            raise Invalid(_("Send the parameters as a JSON object."), field="parameters")
+        template = outbound.template_find(conversation=row, template_pk=data["template"])
+        message = outbound_media.reply_template_media(
+            actor=membership,
+            conversation=row,
+            template=template,
+            parameters=parameters,
+            header_upload=data["file"],
+        )
+    else:
+        quoted = None
+        if data.get("reply_to"):
+            quoted = outbound.reply_to_wamid(conversation=row, wamid=data["reply_to"])
+        message = outbound_media.reply_media(
+            actor=membership,
+            conversation=row,
+            upload=data["file"],
+            caption=data.get("caption") or "",
+            reply_to=quoted,
+        )
+    message = (
+        row.messages.prefetch_related("media").select_related("author__user").get(pk=message.pk)
+    )
+    return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+class ConversationMedia(TenantAPIView):
+    """Send a file to the conversation's contact (queued, uploaded, then sent)."""
+
+    permission_classes = [IsAuthenticated]
+    resource_group = "inbox"
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": MediaBody}, responses={201: MessageSerializer})
+    @idempotent
+    def post(self, request: Request, conversation_pk: int) -> Response:
+        row = selectors.conversation_access(
+            membership=self.membership, conversation_pk=conversation_pk
+        )
+        data = _media_fields(request, MediaBody)
+        return _media_send(request, self.membership, row, data)  # type: ignore[no-any-return]
+
+
+class MediaToPhone(TenantAPIView):
+    """Send a file to a contact by phone, from a chosen number or the primary sender."""
+
+    permission_classes = [IsAuthenticated]
+    resource_group = "inbox"
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": MediaToPhoneBody}, responses={201: MessageSerializer}
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = _media_fields(request, MediaToPhoneBody)
+        row = conversation_start.conversation_find(
+            actor=self.membership, to=data["to"], channel_pk=data.get("channel")
+        )
+        return _media_send(request, self.membership, row, data)  # type: ignore[no-any-return]
 
 
 # --- Contacts -------------------------------------------------------------------------------

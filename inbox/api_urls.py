@@ -35,6 +35,13 @@ urlpatterns = [
         api.ConversationMessages.as_view(),
         name="api-conversation-messages",
     ),
+    path(
+        "conversations/<id:conversation_pk>/media/",
+        api.ConversationMedia.as_view(),
+        name="api-conversation-media",
+    ),
+    path("messages/", api.MessageToPhone.as_view(), name="api-message-to-phone"),
+    path("messages/media/", api.MediaToPhone.as_view(), name="api-media-to-phone"),
     path("contacts/", api.ContactList.as_view(), name="api-contact-list"),
     path("contacts/<id:contact_pk>/", api.ContactDetail.as_view(), name="api-contact-detail"),
     path(

@@ -21,6 +21,9 @@ audit_labels_register(
         "conversation.untagged": gettext_lazy(
             "%(actor)s took the tag “%(tag)s” off the conversation with %(contact)s"
         ),
+        "conversation.started": gettext_lazy(
+            "%(actor)s started a conversation with %(contact)s from %(channel)s"
+        ),
         "conversation.auto_resolved": gettext_lazy(
             "%(count)s conversations in %(queue)s were resolved after their channel's days"
         ),

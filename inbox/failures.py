@@ -13,7 +13,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 REASONS: dict[int, Any] = {
-    130429: gettext_lazy("Too many messages at once from this number: it is sent again later."),
+    # 130429, 131056, 131057 are retried for about an hour (inbox/tasks.py) before a
+    # message fails with them: these say so.
+    130429: gettext_lazy(
+        "Too many messages at once from this number: WhatsApp kept refusing it for an hour, "
+        "so it was not sent. Send it again."
+    ),
     130472: gettext_lazy("Meta held the message back: the customer takes part in an experiment."),
     130497: gettext_lazy("This business may not message customers in the customer's country."),
     131000: gettext_lazy("Something went wrong at Meta. Try again."),
@@ -42,8 +47,14 @@ REASONS: dict[int, Any] = {
     131051: gettext_lazy("WhatsApp does not support this kind of message."),
     131052: gettext_lazy("WhatsApp could not download the customer's file."),
     131053: gettext_lazy("The file could not be uploaded to WhatsApp."),
-    131056: gettext_lazy("Too many messages to this customer in a short time: sent again later."),
-    131057: gettext_lazy("The WhatsApp account is in maintenance: sent again later."),
+    131056: gettext_lazy(
+        "Too many messages to this customer in a short time: WhatsApp kept refusing it for "
+        "an hour, so it was not sent. Send it again."
+    ),
+    131057: gettext_lazy(
+        "The WhatsApp account was in maintenance for over an hour, so the message was not "
+        "sent. Send it again."
+    ),
     132000: gettext_lazy("The template's values do not match its variables."),
     132001: gettext_lazy("The template does not exist in this language, or is not approved."),
     132005: gettext_lazy("The template's text is too long with these values."),
@@ -63,6 +74,24 @@ def failure_reason(code: int | None, title: str = "") -> str:
     if title:
         return _("WhatsApp: %(title)s") % {"title": title}
     return _("WhatsApp did not say why.")
+
+
+# What a queued message on its way says (``payload["send"]["state"]``, set by
+# inbox/services/outbound.py); "retrying" and "unknown" are worded in the message's template.
+SEND_STATES: dict[str, Any] = {
+    "waiting": gettext_lazy(
+        "Waiting for its turn: this number sends only as fast as WhatsApp takes messages."
+    ),
+    "throttled": gettext_lazy(
+        "Held back by WhatsApp (too many messages at once, or maintenance): it is sent "
+        "again shortly."
+    ),
+}
+
+
+def send_state_words(state: str) -> str:
+    """The words for a queued message's ``state``; empty for a state without its own."""
+    return str(SEND_STATES.get(state) or "")
 
 
 # Why a media file could not be fetched (``Media.problem``, inbox/services/media.py).

@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Team, Tenant
 from accounts.tenancy import TenantOwnedModel
+from inbox import phones
 from senders.models import PhoneNumber
 
 # The customer service window: a customer's message opens it for 24 hours (NOTES §4).
@@ -156,7 +157,8 @@ class Contact(TenantOwnedModel):
 
     @property
     def display_name(self) -> str:
-        return self.name or self.profile_name or self.phone or self.username or self.bsuid or "?"
+        phone = phones.international(self.phone)
+        return self.name or self.profile_name or phone or self.username or self.bsuid or "?"
 
 
 class ConsentChange(TenantOwnedModel):

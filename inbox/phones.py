@@ -24,6 +24,17 @@ def digits(value: str | None) -> str:
     return _NOT_DIGITS.sub("", value or "")
 
 
+def international(value: str | None) -> str:
+    """An E.164 number as people write it ("+49 1511 2345678"); anything else as it is."""
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def from_wa_id(wa_id: str | None) -> str:
     """E.164 for WhatsApp's ``wa_id`` (``"4915112345678"`` → ``"+4915112345678"``)."""
     number = digits(wa_id)

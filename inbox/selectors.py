@@ -15,19 +15,21 @@ match contacts' phone numbers. SQLite, the local demo, matches with ``LIKE`` ins
 
 from __future__ import annotations
 
+import contextvars
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import MANAGER_ROLES, Membership, Team
-from accounts.tenancy import unscoped
+from accounts.tenancy import require_tenant, unscoped
 from inbox import phones
 from inbox.models import (
     OPEN_QUEUES,
@@ -46,6 +48,7 @@ from senders.models import ChannelRole, ChannelSettings, PhoneNumber
 from senders.selectors import (
     channel_access_table,
     channel_for_phone,
+    channel_role_for,
     phone_channel_role,
     phones_visible_to,
 )
@@ -55,7 +58,10 @@ from waba_portal.guards import parse_id
 SEARCH_CONFIG = "simple"
 SEARCH_MAX_WORDS = 8
 PAGE_SIZE = 50
-THREAD_PAGE = 100
+SEARCH_WINDOW = 200  # the newest conversations a search looks at first
+SEARCH_WINDOW_MAX = 2000  # and at most, when the first window shows a common word
+SEARCH_DENSE = 10  # matches in a window that make a word common
+THREAD_PAGE = 40  # a thread page: the latest messages, "Earlier messages" for the rest
 
 ASSIGNEE_ANYONE, ASSIGNEE_ME, ASSIGNEE_NOBODY = "anyone", "me", "unassigned"
 QUEUE_OPEN, QUEUE_ALL = "open", "all"
@@ -63,6 +69,45 @@ WINDOW_OPEN, WINDOW_CLOSED = "open", "closed"
 
 
 # --- Visibility ----------------------------------------------------------------------------
+
+
+_memo: contextvars.ContextVar[dict[Any, Any] | None] = contextvars.ContextVar(
+    "inbox_request_memo", default=None
+)
+
+
+@contextmanager
+def request_memo() -> Iterator[None]:
+    """Within the block, remember each member's channel roles and visible numbers once
+    read (a page asks several times: its list, thread, side panel and composer). For
+    one request's reads; outside a block every call reads afresh."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def _remembered(key: tuple[Any, ...], read: Callable[[], Any]) -> Any:
+    memo = _memo.get()
+    if memo is None:
+        return read()
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
+
+
+def _channel(phone: PhoneNumber) -> ChannelSettings:
+    return _remembered(  # type: ignore[no-any-return]
+        ("channel", phone.pk), lambda: channel_for_phone(phone=phone)
+    )
+
+
+def _visible_phone_ids(membership: Any) -> list[int]:
+    return _remembered(  # type: ignore[no-any-return]
+        ("phones", id(membership)),
+        lambda: list(phones_visible_to(membership).values_list("pk", flat=True)),
+    )
 
 
 def channels_of(membership: Any) -> QuerySet[PhoneNumber]:
@@ -75,13 +120,20 @@ def channel_role(membership: Any, phone: PhoneNumber) -> ChannelRole | None:
     as admins) supervise every channel; the others as ``senders.selectors`` rules."""
     if membership.role in MANAGER_ROLES:
         return ChannelRole.SUPERVISOR
-    return phone_channel_role(membership, phone)
+    if _memo.get() is None:
+        return phone_channel_role(membership, phone)
+    return _remembered(  # type: ignore[no-any-return]
+        ("role", id(membership), phone.pk),
+        lambda: channel_role_for(membership, _channel(phone)),
+    )
 
 
 def conversations_visible(membership: Any) -> QuerySet[Conversation]:
     rows = Conversation.objects.all()
     if membership.role in MANAGER_ROLES:
         return rows
+    if _memo.get() is not None:  # the numbers read once, then a plain list for the planner
+        return rows.filter(channel_id__in=_visible_phone_ids(membership))
     return rows.filter(channel__in=phones_visible_to(membership).values("pk"))
 
 
@@ -180,15 +232,25 @@ def name_matches(contacts: QuerySet[Contact], tsquery: str) -> QuerySet[Contact]
     return contacts.annotate(v=vector).filter(v=query)
 
 
-def search_condition(text: str) -> Q | None:
-    """Conversations whose messages, contact name or contact number match ``text``."""
+def search_condition(text: str, *, per_conversation: bool = False) -> Q | None:
+    """Conversations whose messages, contact name or contact number match ``text``.
+
+    ``per_conversation``: each conversation's messages are looked at through the thread
+    index (cheap for a few conversations, whatever the word), instead of every matching
+    message of the workspace through the full-text index (cheap when matches are few)."""
     text = text.strip()
     if not text:
         return None
     condition = Q(pk__in=[])
     if connection.vendor == "postgresql":
         tsquery = _tsquery(text)
-        if tsquery:
+        if tsquery and per_conversation:
+            own = Message.objects.filter(conversation_id=OuterRef("pk"))
+            by_name = name_matches(Contact.objects.all(), tsquery)
+            condition |= Q(Exists(text_matches(own, tsquery))) | Q(
+                contact_id__in=by_name.values("pk")
+            )
+        elif tsquery:
             by_text = text_matches(Message.objects.all(), tsquery).filter(
                 conversation__isnull=False
             )
@@ -207,7 +269,10 @@ def search_condition(text: str) -> Q | None:
         )
     digits = phones.search_digits(text)
     if digits:
-        condition |= Q(contact__phone__contains=digits) | Q(contact__mobile__contains=digits)
+        # The numbers of the workspace's contacts looked at once (a subquery), not on
+        # each conversation's joined contact row.
+        numbers = Contact.objects.filter(Q(phone__contains=digits) | Q(mobile__contains=digits))
+        condition |= Q(contact_id__in=numbers.values("pk"))
     return condition
 
 
@@ -247,18 +312,91 @@ def conversation_list(
     )
 
 
+def conversation_list_page(
+    *, membership: Any, filters: Filters, offset: int = 0, size: int = PAGE_SIZE
+) -> tuple[list[Conversation], bool]:
+    """A page of ``conversation_list`` (as ``conversation_page``), searched in two steps.
+
+    A search first looks at the newest ``SEARCH_WINDOW`` conversations that pass the
+    other filters, each through its own messages: a common word fills the page there
+    without the full-text index reading its every message (tens of thousands). When
+    the window holds every row, its answer is the answer; when it found some matches
+    but not a page, a window as much wider as they say is tried (up to
+    ``SEARCH_WINDOW_MAX``). Otherwise (a rare word, a deep page) the whole list is
+    searched through the full-text indexes, fast when matches are few. Each window
+    takes two queries (its ids, its rows); every way gives the same rows."""
+    if filters.q and connection.vendor == "postgresql":
+        others = conversation_list(membership=membership, filters=replace(filters, q=""))
+        condition = search_condition(filters.q, per_conversation=True)
+        if condition is not None:
+            width = SEARCH_WINDOW
+            while True:
+                # The window's ids as a list: so the planner looks at each of them,
+                # rather than reading every match of the full-text index to compare.
+                window = list(others.values_list("pk", flat=True)[:width])
+                page = _page_rows(others.filter(pk__in=window).filter(condition), offset, size)
+                if len(page) > size or len(window) < width:  # a full page, or every row
+                    return _with_tag_names(page[:size]), len(page) > size
+                # A word this common fills the page in a window this much wider.
+                wider = width * (offset + size + 1) * 2 // max(len(page), 1)
+                if len(page) < SEARCH_DENSE or width >= SEARCH_WINDOW_MAX:
+                    break
+                width = min(wider, SEARCH_WINDOW_MAX)
+    rows = conversation_list(membership=membership, filters=filters)
+    return conversation_page(rows, offset=offset, size=size)
+
+
+def _page_rows(rows: QuerySet[Conversation], offset: int, size: int) -> list[Conversation]:
+    return list(rows.prefetch_related(None)[offset : offset + size + 1])
+
+
 def conversation_page(
     rows: QuerySet[Conversation], *, offset: int = 0, size: int = PAGE_SIZE
 ) -> tuple[list[Conversation], bool]:
-    """One page of ``rows`` and whether there are more (no COUNT over the whole list)."""
-    page = list(rows[offset : offset + size + 1])
-    return page[:size], len(page) > size
+    """One page of ``rows`` and whether there are more (no COUNT over the whole list).
+
+    Each row gets its tags' names as ``tag_names``, in order, read in one query for the
+    page: a prefetch builds a queryset per row, which costs more than the query."""
+    page = _page_rows(rows, offset, size)
+    return _with_tag_names(page[:size]), len(page) > size
+
+
+def _with_tag_names(shown: list[Conversation]) -> list[Conversation]:
+    names: dict[int, list[str]] = {}
+    tags = ConversationTag.objects.filter(conversation_id__in=[row.pk for row in shown])
+    for conversation_id, name in tags.order_by("name").values_list("conversation_id", "name"):
+        names.setdefault(conversation_id, []).append(name)
+    for row in shown:
+        row.tag_names = names.get(row.pk, [])  # type: ignore[attr-defined]
+    return shown
+
+
+TAG_CHOICES = 200
+
+# The workspace's distinct tag names in order, by skipping from one name to the next in
+# the (tenant, name) index: a few hundred index probes, where DISTINCT reads every tag
+# of every conversation (tens of thousands).
+_TAG_NAMES_SQL = """
+WITH RECURSIVE names(name) AS (
+    (SELECT name FROM inbox_conversationtag WHERE tenant_id = %(tenant)s
+     ORDER BY name LIMIT 1)
+    UNION ALL
+    SELECT (SELECT t.name FROM inbox_conversationtag t
+            WHERE t.tenant_id = %(tenant)s AND t.name > names.name ORDER BY t.name LIMIT 1)
+    FROM names WHERE names.name IS NOT NULL
+)
+SELECT name FROM names WHERE name IS NOT NULL LIMIT %(limit)s
+"""
 
 
 def tag_names() -> list[str]:
-    return list(
-        ConversationTag.objects.order_by("name").values_list("name", flat=True).distinct()[:200]
-    )
+    """The workspace's tag names, in order (the first ``TAG_CHOICES``)."""
+    if connection.vendor != "postgresql":
+        rows = ConversationTag.objects.order_by("name").values_list("name", flat=True)
+        return list(rows.distinct()[:TAG_CHOICES])
+    with connection.cursor() as cursor:
+        cursor.execute(_TAG_NAMES_SQL, {"tenant": require_tenant().pk, "limit": TAG_CHOICES})
+        return [name for (name,) in cursor.fetchall()]
 
 
 def team_list() -> QuerySet[Team]:
@@ -331,12 +469,12 @@ def thread_read(
                 Q(meta_timestamp__lt=anchor[0]) | Q(meta_timestamp=anchor[0], pk__lt=anchor[1])
             )
     newest_first = list(
-        rows.select_related("author__user")
-        .prefetch_related("media")
-        .order_by("-meta_timestamp", "-id")[: size + 1]
+        rows.select_related("author__user").order_by("-meta_timestamp", "-id")[: size + 1]
     )
     earlier = newest_first[size - 1].pk if len(newest_first) > size else None
     messages = list(reversed(newest_first[:size]))
+    # One query for the page's files (a prefetch builds a queryset per message).
+    files = {f.message_id: f for f in Media.objects.filter(message_id__in=[m.pk for m in messages])}
     by_wamid = {m.wamid: m for m in messages}
     reactions: dict[str, list[Reaction]] = {}
     shown: list[Message] = []
@@ -353,7 +491,7 @@ def thread_read(
         ThreadItem(
             at=m.meta_timestamp or m.created_at,
             message=m,
-            media=next(iter(m.media.all()), None),
+            media=files.get(m.pk),
             context=contexts.get(m.context_wamid) if m.context_wamid else None,
             reactions=_latest_reaction(reactions.get(m.wamid, [])),
         )
@@ -430,14 +568,14 @@ def contact_list(*, q: str = "", consent: str = "") -> QuerySet[Contact]:
 
 def assignable_members(*, conversation: Conversation) -> list[Membership]:
     """The members who see the conversation's channel (they may be assigned it)."""
-    channel = channel_for_phone(phone=conversation.channel)
+    channel = _channel(conversation.channel)
     if channel.pk is None:  # no channel row yet: the defaults give every member access
         return list(Membership.objects.select_related("user").order_by("user__email"))
     return [a.membership for a in channel_access_table(channel=channel) if a.role is not None]
 
 
 def channel_settings_of(*, phone: PhoneNumber) -> ChannelSettings:
-    return channel_for_phone(phone=phone)
+    return _channel(phone)
 
 
 # --- Across workspaces (the beat) --------------------------------------------------------------

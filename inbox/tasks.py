@@ -6,9 +6,12 @@ each task imports its service inside its body (``accounts.tasking`` says why).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from accounts.models import Tenant
 from accounts.tasking import tenant_task
@@ -49,19 +52,75 @@ def auto_resolve_task() -> int:
 # Sending a reply: a person waits for it, so the retries are quick and few; each try is
 # visible on the message ("retrying"), and the last failure marks it failed with why.
 SEND_RETRY = TaskRetryPolicy(base=2, cap=60, max_retries=5, max_hint=60)
+# Meta's "too fast" (130429, 131056, 131057): nothing is wrong with the message, so it
+# waits longer, about an hour in all (19 retries: 2 s doubling to 5 minutes), before it
+# is failed; these retries are counted apart from the ones above.
+SEND_THROTTLE_RETRY = TaskRetryPolicy(
+    base="INBOX_SEND_THROTTLE_BASE_SECONDS",
+    cap="INBOX_SEND_THROTTLE_CAP_SECONDS",
+    max_retries="INBOX_SEND_THROTTLE_MAX_RETRIES",
+    max_hint="INBOX_SEND_THROTTLE_CAP_SECONDS",
+)
+
+
+def _late(eta: Any) -> bool:
+    """Whether a task due at ``eta`` (Celery's, ISO 8601) runs over
+    ``INBOX_PACING_LATE_SECONDS`` after it."""
+    if not eta:
+        return False
+    try:
+        due = eta if isinstance(eta, datetime) else datetime.fromisoformat(str(eta))
+    except ValueError:
+        return False
+    if timezone.is_naive(due):
+        due = timezone.make_aware(due, timezone.get_current_timezone())
+    late = (timezone.now() - due).total_seconds()
+    return late > float(settings.INBOX_PACING_LATE_SECONDS)
 
 
 @tenant_task(name="inbox.message_send", queue="send", bind=True, max_retries=None)
-def message_send_task(task: Any, tenant: Tenant, message_pk: int) -> None:
-    """Send a queued outbound message through the Graph client (``services.outbound``)."""
-    from inbox.services import outbound
+def message_send_task(
+    task: Any,
+    tenant: Tenant,
+    message_pk: int,
+    tries: int = 0,
+    throttled: int = 0,
+    turn: str = "",
+) -> None:
+    """Send a queued outbound message through the Graph client (``services.outbound``).
 
+    Three ways back to the queue, each counted apart (in the task's own arguments, not
+    Celery's one retry count): ``SendLater``, the message's turn of the number's
+    throughput comes later, so it comes back then holding it (``turn``), no retry
+    spent (or holding the pair's turn only, ``turn="pair"``: the pair rate was what made
+    it wait); ``SendThrottled``, Meta said "too fast" (``throttled``, the longer bound);
+    ``SendRetry``, another transient failure (``tries``, today's five).
+    """
+    from inbox.services import outbound, pacing
+
+    def again(countdown: float, **counts: Any) -> Any:
+        kwargs = {"tries": tries, "throttled": throttled, "turn": "", **counts}
+        return task.retry(countdown=countdown, kwargs=kwargs)
+
+    if turn == pacing.BOTH and _late(task.request.eta):
+        # Due long ago (the workers were behind, or down): sent now, it would leave in a
+        # crowd of others as late; its number's turn is taken again.
+        turn = pacing.PAIR
     try:
-        outbound.message_send(message_pk=message_pk, attempt=task.request.retries or 0)
+        outbound.message_send(message_pk=message_pk, attempt=tries + throttled, holds=turn)
+    except outbound.SendLater as exc:
+        raise again(exc.wait, turn=exc.holds) from None
+    except outbound.SendThrottled as exc:
+        policy = SEND_THROTTLE_RETRY
+        if policy.exhausted(throttled):
+            outbound.message_give_up(message_pk=message_pk, error=str(exc))
+            return
+        raise again(policy.delay(throttled, hint=exc.retry_after), throttled=throttled + 1) from exc
     except outbound.SendRetry as exc:
-        reason = str(exc)
-        SEND_RETRY.retry_task(
-            task,
-            exc.__cause__ or exc,
-            give_up=lambda: outbound.message_give_up(message_pk=message_pk, error=reason),
-        )
+        policy = SEND_RETRY
+        if policy.exhausted(tries):
+            outbound.message_give_up(message_pk=message_pk, error=str(exc))
+            return
+        cause = exc.__cause__
+        hint = getattr(cause, "retry_after", None)
+        raise again(policy.delay(tries, hint=hint), tries=tries + 1) from exc

@@ -13,7 +13,9 @@ a message. Refusals are the services' (``ServiceErrorMiddleware`` answers them).
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Callable
 from datetime import datetime
+from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
@@ -64,6 +66,17 @@ INLINE_TYPES = frozenset(
     }
 )
 CONTACTS_PAGE = 50
+
+
+def _reads_once(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A page's roles and visible channels read once for the request (``request_memo``)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        with selectors.request_memo():
+            return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def _membership(request: HttpRequest) -> Membership:
@@ -131,6 +144,15 @@ def window_state(conversation: Conversation, now: datetime | None = None) -> dic
     }
 
 
+def _tags_of(conversation: Conversation) -> list[str]:
+    """The conversation's tag names, read once per conversation object."""
+    names = getattr(conversation, "_tag_names", None)
+    if names is None:
+        names = sorted(t.name for t in conversation.tags.all())
+        conversation._tag_names = names  # type: ignore[attr-defined]
+    return names  # type: ignore[no-any-return]
+
+
 def _role(request: HttpRequest, conversation: Conversation) -> ChannelRole | None:
     return selectors.channel_role(_membership(request), conversation.channel)
 
@@ -138,17 +160,30 @@ def _role(request: HttpRequest, conversation: Conversation) -> ChannelRole | Non
 # --- The page ---------------------------------------------------------------------------------
 
 
+def _conversation_href(request: HttpRequest) -> Callable[[int], str]:
+    """The path of a conversation's page by id: reversed once, for a list of 50."""
+    marker = "987654321"
+    path = reverse(
+        "inbox:conversation",
+        kwargs={"tenant_slug": request.tenant.slug, "conversation_pk": int(marker)},  # type: ignore[attr-defined]
+    )
+    head, tail = path.rsplit(marker, 1)
+    return lambda pk: f"{head}{pk}{tail}"
+
+
 def _list_context(request: HttpRequest, *, current: Conversation | None = None) -> dict[str, Any]:
     membership = _membership(request)
     filters = selectors.Filters.of(request.GET)
     offset = _offset(request.GET)
     stamp = selectors.conversations_changed_at()
-    rows, more = selectors.conversation_page(
-        selectors.conversation_list(membership=membership, filters=filters), offset=offset
+    rows, more = selectors.conversation_list_page(
+        membership=membership, filters=filters, offset=offset
     )
     now = timezone.now()
+    href = _conversation_href(request)
     for row in rows:
         row.window_is_open = row.window_open(now)  # type: ignore[attr-defined]
+        row.href = href(row.pk)  # type: ignore[attr-defined]
     poll = filters.query(offset=offset or None, current=current.pk if current else None)
     return {
         "filters": filters,
@@ -185,7 +220,7 @@ def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[st
     return {
         "conversation": conversation,
         "thread": thread,
-        "tags_of": sorted(t.name for t in conversation.tags.all()),
+        "tags_of": _tags_of(conversation),
         "window": window_state(conversation),
         "role": _role(request, conversation),
         "thread_stamp": str(conversation.version),
@@ -212,7 +247,7 @@ def _side_context(
         "can_assign": role in (ChannelRole.CONTRIBUTOR, ChannelRole.SUPERVISOR),
         "members": selectors.assignable_members(conversation=conversation),
         "teams": list(selectors.team_list()),
-        "tags_of": sorted(t.name for t in conversation.tags.all()),
+        "tags_of": _tags_of(conversation),
         "note_form": note_form or NoteForm(),
         "tag_form": tag_form or TagForm(),
         "assign_error": assign_error,
@@ -224,16 +259,17 @@ def _side_context(
     }
 
 
-def _empty_state(request: HttpRequest) -> dict[str, Any]:
+def _empty_state(request: HttpRequest, channels: list[Any] | None = None) -> dict[str, Any]:
     """What the empty inbox says: which numbers it shows messages of, and since when."""
-    channels = list(selectors.channels_of(_membership(request)).select_related("waba"))
+    if channels is None:
+        channels = list(selectors.channels_of(_membership(request)).select_related("waba"))
     return {"connected_channels": channels}
 
 
 def _page(request: HttpRequest, conversation: Conversation | None) -> HttpResponse:
     context = _list_context(request, current=conversation)
     context.update(_filter_choices(request))
-    context.update(_empty_state(request))
+    context.update(_empty_state(request, context["channels"]))
     if conversation is not None:
         context.update(_thread_context(request, conversation))
         context.update(_side_context(request, conversation))
@@ -242,12 +278,14 @@ def _page(request: HttpRequest, conversation: Conversation | None) -> HttpRespon
 
 @tenant_view()
 @require_GET
+@_reads_once
 def index(request: HttpRequest) -> HttpResponse:
     return _page(request, None)
 
 
 @tenant_view()
 @require_GET
+@_reads_once
 def conversation(request: HttpRequest, conversation_pk: int) -> HttpResponse:
     row = selectors.conversation_access(
         membership=_membership(request), conversation_pk=conversation_pk
@@ -258,6 +296,7 @@ def conversation(request: HttpRequest, conversation_pk: int) -> HttpResponse:
 
 @tenant_view()
 @require_GET
+@_reads_once
 def list_poll(request: HttpRequest) -> HttpResponse:
     """The list again when any conversation of the workspace changed, else 204/304."""
     changed_at = selectors.conversations_changed_at()
@@ -278,6 +317,7 @@ def list_poll(request: HttpRequest) -> HttpResponse:
 
 @tenant_view()
 @require_GET
+@_reads_once
 def thread_poll(request: HttpRequest, conversation_pk: int) -> HttpResponse:
     """The thread again when it changed (or its window closed), else 204/304."""
     mark = selectors.conversation_mark(conversation_pk=conversation_pk)
@@ -526,6 +566,7 @@ def _contact_context(request: HttpRequest, contact: Any, **extra: Any) -> dict[s
         "conversations": selectors.contact_conversations(
             contact=contact, membership=_membership(request)
         ),
+        "can_delete": _membership(request).role in MANAGER_ROLES,
         **extra,
     }
 
@@ -583,6 +624,19 @@ def contact_consent(request: HttpRequest, contact_pk: int) -> HttpResponse:
         tenant_slug=request.tenant.slug,  # type: ignore[attr-defined]
         contact_pk=contact.pk,
     )
+
+
+@tenant_view()
+@require_POST
+def contact_delete(request: HttpRequest, contact_pk: int) -> HttpResponse:
+    """Delete the contact with their conversations and messages (owners and admins)."""
+    contact = selectors.contact_access(contact_pk=contact_pk)
+    name = contact.display_name
+    contacts.contact_delete(actor=_membership(request), contact=contact)
+    messages.success(
+        request, _("The contact %(name)s and their conversations are deleted.") % {"name": name}
+    )
+    return redirect("inbox:contacts", tenant_slug=request.tenant.slug)  # type: ignore[attr-defined]
 
 
 # --- Consent keywords ---------------------------------------------------------------------

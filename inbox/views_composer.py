@@ -1,4 +1,5 @@
-"""The reply composer: a text inside the 24-hour window, an approved template any time.
+"""The reply composer: a text or a file inside the 24-hour window, an approved template
+any time.
 
 Thin views over ``services.outbound``: the reply is stored (queued) and sent in the
 background; the answer is the thread again (htmx) or a redirect back, where the new
@@ -20,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.permissions import tenant_view
 from inbox import selectors
 from inbox.models import Conversation
-from inbox.services import outbound
+from inbox.services import outbound, outbound_media
 from inbox.views import _access, _htmx, _membership, _side_context, _thread_context
 from templates_app import sending
 from templates_app.models import Template
@@ -89,6 +90,29 @@ def reply(request: HttpRequest, conversation_pk: int) -> HttpResponse:
 @refusals_return_to("inbox:conversation", "conversation_pk")
 @tenant_view()
 @require_POST
+def media_send(request: HttpRequest, conversation_pk: int) -> HttpResponse:
+    """A file (image, video, audio, document) with its caption, inside the window."""
+    row = _access(request, conversation_pk)
+    quoted = None
+    raw_quote = request.POST.get("reply_to")
+    if raw_quote:
+        quoted = outbound.reply_to_find(conversation=row, message_pk=parse_id(raw_quote) or 0)
+    try:
+        outbound_media.reply_media(
+            actor=_membership(request),
+            conversation=row,
+            upload=request.FILES.get("file"),
+            caption=str(request.POST.get("caption") or ""),
+            reply_to=quoted,
+        )
+    except Invalid as exc:
+        return _answer(request, row, error=exc.message)
+    return _answer(request, row, done=_("The file is on its way."))
+
+
+@refusals_return_to("inbox:conversation", "conversation_pk")
+@tenant_view()
+@require_POST
 def template_send(request: HttpRequest, conversation_pk: int) -> HttpResponse:
     """An approved template with its values (the only message outside the window)."""
     row = _access(request, conversation_pk)
@@ -96,13 +120,23 @@ def template_send(request: HttpRequest, conversation_pk: int) -> HttpResponse:
     if template is None:
         message = _("Choose an approved template of this number's WhatsApp account.")
         return _answer(request, row, error=message)
+    header_file = request.FILES.get("header_file")
     try:
-        outbound.reply_template(
-            actor=_membership(request),
-            conversation=row,
-            template=template,
-            parameters=_values(request),
-        )
+        if header_file is not None:  # the header's image, video or document, sent with it
+            outbound_media.reply_template_media(
+                actor=_membership(request),
+                conversation=row,
+                template=template,
+                parameters={k: v for k, v in _values(request).items() if k != "header"},
+                header_upload=header_file,
+            )
+        else:
+            outbound.reply_template(
+                actor=_membership(request),
+                conversation=row,
+                template=template,
+                parameters=_values(request),
+            )
     except Invalid as exc:
         details = exc.details.get("fields") if isinstance(exc.details, dict) else None
         words = exc.message
@@ -132,4 +166,9 @@ def template_preview(request: HttpRequest, conversation_pk: int) -> HttpResponse
             for s in sending.template_slots(template)
         ]
         context["rendered"] = sending.template_render(template, values)
+        # A media header can also be a file sent with the template (``outbound_media``).
+        context["header_file_kind"] = next(
+            (s.kind for s in sending.template_slots(template) if s.key == "header"), ""
+        )
+        context["header_file_kinds"] = ("image", "video", "document")
     return render(request, "inbox/_composer_template.html", context)

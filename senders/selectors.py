@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -14,7 +15,7 @@ from django.utils.translation import gettext_lazy as _l
 
 from accounts.models import MANAGER_ROLES, Membership, TeamMember, Tenant
 from accounts.templatetags.portal_dates import when_text
-from accounts.tenancy import unscoped
+from accounts.tenancy import require_tenant, unscoped
 from senders import troubleshooting as ts
 from senders.models import (
     UNVERIFIED_TRIAL_DAYS,
@@ -42,7 +43,7 @@ from senders.models import (
     VerificationMethod,
     WhatsAppAccount,
 )
-from senders.services import number_state, rules
+from senders.services import number_rules, number_state, rules
 from waba_portal.errors import get_or_not_found
 
 
@@ -81,6 +82,43 @@ def meta_asset_owner(*, kind: str, meta_id: str) -> int | None:
             .values_list("tenant_id", flat=True)
             .first()
         )
+
+
+def _digits(field: str) -> Any:
+    """The field without the signs Meta formats numbers with: "+1 631-555-5555" → digits
+    (SQL ``REPLACE``, which PostgreSQL and SQLite both have)."""
+    expression: Any = F(field)
+    for sign in ("+", " ", "-", "(", ")", "."):
+        expression = Func(expression, Value(sign), Value(""), function="REPLACE")
+    return expression
+
+
+def phones_with_number(phones: QuerySet[PhoneNumber], *, e164: str) -> QuerySet[PhoneNumber]:
+    """The numbers of ``phones`` that are the E.164 number ``e164``, however Meta wrote it."""
+    return phones.annotate(digits=_digits("display_phone_number")).filter(
+        Q(details__e164=e164) | Q(digits=number_rules.e164_digits(e164))
+    )
+
+
+def number_held_elsewhere(*, e164: str) -> bool:
+    """Whether another workspace holds this number now (its claim on the number's id).
+
+    A read across tenants, as claims are ("is this Meta id claimed elsewhere?"); only
+    the answer leaves this function.
+    """
+    tenant = require_tenant()
+    with unscoped():
+        ids = list(
+            phones_with_number(PhoneNumber.objects.exclude(tenant=tenant), e164=e164).values_list(
+                "tenant_id", "phone_number_id"
+            )
+        )
+        if not ids:
+            return False
+        match = Q(pk__in=[])
+        for tenant_id, meta_id in ids:
+            match |= Q(tenant_id=tenant_id, meta_id=meta_id)
+        return MetaAsset.objects.filter(match, kind=MetaAssetKind.PHONE_NUMBER).exists()
 
 
 # --- Access: one object of the current tenant, or NotFound ------------------------------

@@ -915,80 +915,56 @@ def _components(
     for slot in slots:
         if slot.button_index is None:
             continue
-        value = values.get(slot.key)
-        index = str(slot.button_index)
-        if slot.kind == "url_suffix":
-            suffix = _text_value(refusals, slot, value)
-            if suffix is None:
-                continue
-            base = str(buttons[slot.button_index].get("url") or "")
-            if len(_put(base, suffix)) > v.URL_MAX:
-                refusals.add(
-                    slot.key,
-                    _("%(label)s makes the web address longer than %(limit)s characters.")
-                    % {"label": slot.label, "limit": v.URL_MAX},
-                    BAD_VALUE,
-                )
-                continue
+        button = _button_parameter(refusals, slot, values.get(slot.key), buttons)
+        if button is not None:
+            sub_type, parameter = button
             out.append(
                 {
                     "type": "button",
-                    "sub_type": "url",
-                    "index": index,
-                    "parameters": [{"type": "text", "text": suffix}],
-                }
-            )
-        elif slot.kind == "coupon_code":
-            code = _text_value(refusals, slot, value, limit=COUPON_CODE_MAX)
-            if code is None:
-                continue
-            out.append(
-                {
-                    "type": "button",
-                    "sub_type": "copy_code",
-                    "index": index,
-                    "parameters": [{"type": "coupon_code", "coupon_code": code}],
-                }
-            )
-        elif slot.kind == "payload":
-            if value in (None, ""):
-                continue
-            payload = _text_value(refusals, slot, value)
-            if payload is None:
-                continue
-            out.append(
-                {
-                    "type": "button",
-                    "sub_type": "quick_reply",
-                    "index": index,
-                    "parameters": [{"type": "payload", "payload": payload}],
-                }
-            )
-        elif slot.kind == "catalog":
-            action: dict[str, Any] = {}
-            if value not in (None, ""):
-                thumb = _text_value(refusals, slot, value)
-                if thumb is None:
-                    continue
-                action["thumbnail_product_retailer_id"] = thumb
-            out.append(
-                {
-                    "type": "button",
-                    "sub_type": "catalog",
-                    "index": index,
-                    "parameters": [{"type": "action", "action": action}],
-                }
-            )
-        elif slot.kind == "mpm":
-            mpm = _mpm_action(refusals, slot, value)
-            if mpm is None:
-                continue
-            out.append(
-                {
-                    "type": "button",
-                    "sub_type": "mpm",
-                    "index": index,
-                    "parameters": [{"type": "action", "action": mpm}],
+                    "sub_type": sub_type,
+                    "index": str(slot.button_index),
+                    "parameters": [parameter],
                 }
             )
     return out
+
+
+def _button_parameter(
+    refusals: _Refusals, slot: Slot, value: Any, buttons: list[dict[str, Any]]
+) -> tuple[str, dict[str, Any]] | None:
+    """The button's ``sub_type`` and its one parameter for ``value``; None when the value
+    was refused (the refusal is noted) or the button needs none (a quick reply left out)."""
+    if slot.kind == "url_suffix":
+        suffix = _text_value(refusals, slot, value)
+        if suffix is None:
+            return None
+        base = str(buttons[slot.button_index or 0].get("url") or "")
+        if len(_put(base, suffix)) > v.URL_MAX:
+            refusals.add(
+                slot.key,
+                _("%(label)s makes the web address longer than %(limit)s characters.")
+                % {"label": slot.label, "limit": v.URL_MAX},
+                BAD_VALUE,
+            )
+            return None
+        return "url", {"type": "text", "text": suffix}
+    if slot.kind == "coupon_code":
+        code = _text_value(refusals, slot, value, limit=COUPON_CODE_MAX)
+        return None if code is None else ("copy_code", {"type": "coupon_code", "coupon_code": code})
+    if slot.kind == "payload":
+        if value in (None, ""):
+            return None
+        payload = _text_value(refusals, slot, value)
+        return None if payload is None else ("quick_reply", {"type": "payload", "payload": payload})
+    if slot.kind == "catalog":
+        action: dict[str, Any] = {}
+        if value not in (None, ""):
+            thumb = _text_value(refusals, slot, value)
+            if thumb is None:
+                return None
+            action["thumbnail_product_retailer_id"] = thumb
+        return "catalog", {"type": "action", "action": action}
+    if slot.kind == "mpm":
+        mpm = _mpm_action(refusals, slot, value)
+        return None if mpm is None else ("mpm", {"type": "action", "action": mpm})
+    return None

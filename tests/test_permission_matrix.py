@@ -202,6 +202,7 @@ AGENT_REFUSED: dict[str, set[str]] = {
     "api-event-delivery-redeliver": {"GET", "POST"},
     # -- inbox (I1)
     "inbox:settings": {"POST"},  # the workspace's consent keywords
+    "inbox:contact_delete": {"POST"},  # a contact with their conversations
     "api-contact-detail": {"DELETE"},  # a contact goes with their conversations
 }
 

@@ -568,6 +568,27 @@ INBOX_AUTO_RESOLVE_MAX_PER_RUN = int(env("INBOX_AUTO_RESOLVE_MAX_PER_RUN", "2000
 INBOX_POLL_SECONDS = int(env("INBOX_POLL_SECONDS", "2"))
 INBOX_POLL_SETTLE_SECONDS = float(env("INBOX_POLL_SETTLE_SECONDS", "10"))
 
+# --- inbox pacing (helper) ---
+# Sending speed per number (inbox/services/pacing.py, NOTES §8): Meta's throughput of a
+# number by its level (80 messages/s, 1,000 once Meta reports HIGH), of which this share
+# is used (Meta counts inbound messages too, and our clock is not Meta's); the pair
+# rate per number and customer (a burst of 45, then one per 6 s).
+INBOX_PACING_RATE = float(env("INBOX_PACING_RATE", "80"))
+INBOX_PACING_HIGH_RATE = float(env("INBOX_PACING_HIGH_RATE", "1000"))
+INBOX_PACING_SHARE = float(env("INBOX_PACING_SHARE", "0.95"))
+INBOX_PACING_PAIR_BURST = int(env("INBOX_PACING_PAIR_BURST", "45"))
+INBOX_PACING_PAIR_INTERVAL_SECONDS = float(env("INBOX_PACING_PAIR_INTERVAL_SECONDS", "6"))
+# A turn is reserved at most this far ahead; a message further back asks again then.
+INBOX_PACING_MAX_WAIT_SECONDS = float(env("INBOX_PACING_MAX_WAIT_SECONDS", "900"))
+# A send that runs this long after its turn (workers behind or down) takes a new one.
+INBOX_PACING_LATE_SECONDS = float(env("INBOX_PACING_LATE_SECONDS", "1"))
+# Meta's 130429 / 131056 / 131057: retried with backoff up to this cap, this many times
+# (about an hour in all), apart from the ordinary retries of a failed send.
+INBOX_SEND_THROTTLE_BASE_SECONDS = float(env("INBOX_SEND_THROTTLE_BASE_SECONDS", "2"))
+INBOX_SEND_THROTTLE_CAP_SECONDS = float(env("INBOX_SEND_THROTTLE_CAP_SECONDS", "300"))
+INBOX_SEND_THROTTLE_MAX_RETRIES = int(env("INBOX_SEND_THROTTLE_MAX_RETRIES", "19"))
+# --- end inbox pacing (helper) ---
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

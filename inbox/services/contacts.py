@@ -31,7 +31,8 @@ def _user(actor: Any) -> Any:
     return getattr(actor, "user", None)
 
 
-def _phone(value: Any, *, field: str, required: bool) -> str:
+def phone_parse(value: Any, *, field: str, required: bool) -> str:
+    """``value`` as E.164, or a field error saying how to write it."""
     raw = str(value or "").strip()
     if not raw:
         if required:
@@ -62,7 +63,8 @@ def _name(value: Any) -> str:
     return name
 
 
-def _holder(e164: str, *, exclude: Contact | None = None) -> Contact | None:
+def contact_by_phone(e164: str, *, exclude: Contact | None = None) -> Contact | None:
+    """The contact whose phone or mobile is ``e164`` (in any of its forms)."""
     forms = phones.equivalents(e164)
     found = Contact.objects.filter(Q(phone__in=forms) | Q(mobile__in=forms))
     if exclude is not None:
@@ -82,11 +84,11 @@ def _taken(e164: str, holder: Contact, field: str) -> Invalid:
 
 def contact_create(*, actor: Any, phone: Any, name: Any = "", mobile: Any = "") -> Contact:
     """A contact by WhatsApp number (E.164 after normalizing), with a name and a mobile."""
-    e164 = _phone(phone, field="phone", required=True)
-    second = _phone(mobile, field="mobile", required=False)
+    e164 = phone_parse(phone, field="phone", required=True)
+    second = phone_parse(mobile, field="mobile", required=False)
     clean_name = _name(name)
     for number, field in ((e164, "phone"), (second, "mobile")):
-        holder = _holder(number) if number else None
+        holder = contact_by_phone(number) if number else None
         if holder is not None:
             raise _taken(number, holder, field)
     try:
@@ -113,9 +115,9 @@ def contact_update(
         if clean != contact.name:
             changes["name"] = clean
     if mobile is not None:
-        second = _phone(mobile, field="mobile", required=False)
+        second = phone_parse(mobile, field="mobile", required=False)
         if second and second != contact.mobile:
-            holder = _holder(second, exclude=contact)
+            holder = contact_by_phone(second, exclude=contact)
             if holder is not None or second == contact.phone:
                 raise _taken(second, holder or contact, "mobile")
         if second != contact.mobile:

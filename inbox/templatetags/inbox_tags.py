@@ -12,11 +12,10 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-import phonenumbers
 from django import template
 from django.utils.translation import gettext as _
 
-from inbox import failures
+from inbox import failures, phones
 from inbox.models import Message, MessageStatus, MessageType
 
 register = template.Library()
@@ -203,10 +202,4 @@ def media_problem_words(problem: str) -> str:
 @register.filter
 def phone_international(value: str | None) -> str:
     """An E.164 number as people write it ("+49 1511 2345678"); anything else as it is."""
-    if not value:
-        return ""
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        return value
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phones.international(value)

@@ -30,19 +30,17 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Func, Q, Value
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership
 from accounts.permissions import require_manager
 from accounts.services.audit import audit_record
-from accounts.tenancy import require_tenant, unscoped
+from accounts.tenancy import require_tenant
 from senders import troubleshooting as ts
 from senders.models import (
     BusinessVerificationStatus,
     ConnectionStatus,
     HistoryKind,
-    MetaAsset,
     MetaAssetKind,
     NameStatus,
     NumberVerification,
@@ -52,6 +50,7 @@ from senders.models import (
     PlatformType,
     WhatsAppAccount,
 )
+from senders.selectors import number_held_elsewhere, phones_with_number
 from senders.services import assets, graph, number_rules, rules, snapshots
 from senders.services.display_name_rules import display_name_problems
 from senders.services.number_rules import CheckedNumber
@@ -164,27 +163,9 @@ def number_add_check(
     return checked
 
 
-def _digits(field: str) -> Any:
-    """The field without the signs Meta formats numbers with: "+1 631-555-5555" → digits
-    (SQL ``REPLACE``, which PostgreSQL and SQLite both have)."""
-    expression: Any = F(field)
-    for sign in ("+", " ", "-", "(", ")", "."):
-        expression = Func(expression, Value(sign), Value(""), function="REPLACE")
-    return expression
-
-
-def _same_number(checked: CheckedNumber) -> Q:
-    return Q(details__e164=checked.e164) | Q(digits=number_rules.e164_digits(checked.e164))
-
-
 def _refuse_taken(*, waba: WhatsAppAccount, checked: CheckedNumber) -> None:
     live = PhoneNumber.objects.exclude(connection_status=ConnectionStatus.DISCONNECTED)
-    here = (
-        live.annotate(digits=_digits("display_phone_number"))
-        .filter(_same_number(checked))
-        .select_related("waba")
-        .first()
-    )
+    here = phones_with_number(live, e164=checked.e164).select_related("waba").first()
     if here is not None and here.waba_id == waba.pk:
         raise Conflict(
             _("%(number)s is already on this account: open it from the list of numbers.")
@@ -203,7 +184,7 @@ def _refuse_taken(*, waba: WhatsAppAccount, checked: CheckedNumber) -> None:
             )
             % {"number": checked.international, "account": here.waba},
         )
-    if _held_elsewhere(checked):
+    if number_held_elsewhere(e164=checked.e164):
         raise NumberRefused(
             ts.NUMBER_OTHER_WABA,
             _(
@@ -213,28 +194,6 @@ def _refuse_taken(*, waba: WhatsAppAccount, checked: CheckedNumber) -> None:
             )
             % {"number": checked.international},
         )
-
-
-def _held_elsewhere(checked: CheckedNumber) -> bool:
-    """Whether another workspace holds this number now (its claim on the number's id).
-
-    A read across tenants, as claims are ("is this Meta id claimed elsewhere?"); only
-    the answer leaves this function.
-    """
-    tenant = require_tenant()
-    with unscoped():
-        ids = list(
-            PhoneNumber.objects.exclude(tenant=tenant)
-            .annotate(digits=_digits("display_phone_number"))
-            .filter(_same_number(checked))
-            .values_list("tenant_id", "phone_number_id")
-        )
-        if not ids:
-            return False
-        match = Q(pk__in=[])
-        for tenant_id, meta_id in ids:
-            match |= Q(tenant_id=tenant_id, meta_id=meta_id)
-        return MetaAsset.objects.filter(match, kind=MetaAssetKind.PHONE_NUMBER).exists()
 
 
 # --- The add ---------------------------------------------------------------------------

@@ -17,13 +17,13 @@ from accounts.models import Membership
 from accounts.tenancy import tenant_scope
 from inbox import tasks
 from inbox.failures import failure_reason
-from inbox.models import Conversation, Direction, Message, MessageStatus
+from inbox.models import Conversation, Direction, Message, MessageStatus, Queue
 from inbox.services import outbound
 from senders.models import ChannelMember, ChannelRole, ChannelSettings
 from templates_app.models import Template
 from tests.factories import PhoneNumberFactory, World
 from tests.fixtures_senders import Connected
-from waba_portal.errors import Invalid, NotAllowed
+from waba_portal.errors import Conflict, Invalid, NotAllowed
 from waba_portal.graph import GraphClient, RetryPolicy
 
 from .conftest import Customer, deliver_payload
@@ -82,17 +82,16 @@ def reply(
 def run_send(world: World, message: Message) -> None:
     """The queued send as a worker runs it, each retry at once. Eagerly Celery runs a
     retry nested in the try before and lets the next one's ``Retry`` out: that is the
-    worker's rescheduling, done here with the retries counted on."""
-    retries = 0
-    while True:
+    worker's rescheduling, done here with the task's own counts (its arguments) on."""
+    signature = tasks.message_send_task.s(world.tenant.pk, message.pk)
+    for _ in range(40):
         try:
-            tasks.message_send_task.apply(
-                args=(world.tenant.pk, message.pk), retries=retries, throw=False
-            )
+            signature.apply(throw=False)
             return
-        except Retry:
-            retries += 2  # this try and the nested one failed
-            assert retries <= 20, "the retries are not bounded"
+        except Retry as retry:
+            assert retry.sig is not None
+            signature = retry.sig
+    pytest.fail("the retries are not bounded")
 
 
 # --- The window -------------------------------------------------------------------------------
@@ -462,6 +461,31 @@ def test_the_agent_who_replies_is_assigned_when_the_channel_says_so(
     # Someone else replying later does not take it over.
     reply(world, conversation, django_capture_on_commit_callbacks, send=False)
     assert the_conversation(world).assignee_id == expected
+
+
+def test_a_reply_reopens_a_resolved_conversation_unless_another_is_open(
+    world: World, customer: Customer, django_capture_on_commit_callbacks: Any
+) -> None:
+    customer.says(**{"from": ERIKA}, text="Hallo")
+    conversation = the_conversation(world)
+    with tenant_scope(world.tenant):
+        Conversation.objects.filter(pk=conversation.pk).update(queue=Queue.RESOLVED)
+        conversation.refresh_from_db()
+    reply(world, conversation, django_capture_on_commit_callbacks, send=False)
+    reopened = the_conversation(world)
+    assert reopened.queue == Queue.PENDING and reopened.resolved_at is None
+
+    with tenant_scope(world.tenant):
+        Conversation.objects.filter(pk=conversation.pk).update(queue=Queue.RESOLVED)
+        conversation.refresh_from_db()
+    customer.says(**{"from": ERIKA}, text="Noch eine Frage")  # a new conversation opens
+    with tenant_scope(world.tenant):
+        before = Message.objects.filter(direction=Direction.OUTBOUND).count()
+        with pytest.raises(Conflict) as refused:
+            outbound.reply_text(actor=world.owner, conversation=conversation, text="Hallo?")
+        assert refused.value.code == "conversation_open_elsewhere"
+        assert Message.objects.filter(direction=Direction.OUTBOUND).count() == before
+        assert Conversation.objects.get(pk=conversation.pk).queue == Queue.RESOLVED
 
 
 def test_another_workspaces_conversation_is_not_found(world: World, customer: Customer) -> None:
