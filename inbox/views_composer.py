@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.permissions import tenant_view
 from inbox import selectors
-from inbox.models import Conversation
+from inbox.models import Conversation, Message
 from inbox.services import outbound, outbound_media
 from inbox.views import _access, _htmx, _membership, _side_context, _thread_context
 from templates_app import sending
@@ -58,6 +58,14 @@ def _values(request: HttpRequest) -> dict[str, str]:
     }
 
 
+def _quoted(request: HttpRequest, row: Conversation) -> Message | None:
+    """The message of the thread the reply quotes (``reply_to``), if one is chosen."""
+    raw = request.POST.get("reply_to")
+    if not raw:
+        return None
+    return outbound.reply_to_find(conversation=row, message_pk=parse_id(raw) or 0)
+
+
 def _template(request: HttpRequest, row: Conversation, raw: Any) -> Template | None:
     pk = parse_id(raw)
     if pk is None:
@@ -71,10 +79,7 @@ def _template(request: HttpRequest, row: Conversation, raw: Any) -> Template | N
 def reply(request: HttpRequest, conversation_pk: int) -> HttpResponse:
     """A text reply (inside the window), optionally to one message of the thread."""
     row = _access(request, conversation_pk)
-    quoted = None
-    raw_quote = request.POST.get("reply_to")
-    if raw_quote:
-        quoted = outbound.reply_to_find(conversation=row, message_pk=parse_id(raw_quote) or 0)
+    quoted = _quoted(request, row)
     try:
         outbound.reply_text(
             actor=_membership(request),
@@ -93,10 +98,7 @@ def reply(request: HttpRequest, conversation_pk: int) -> HttpResponse:
 def media_send(request: HttpRequest, conversation_pk: int) -> HttpResponse:
     """A file (image, video, audio, document) with its caption, inside the window."""
     row = _access(request, conversation_pk)
-    quoted = None
-    raw_quote = request.POST.get("reply_to")
-    if raw_quote:
-        quoted = outbound.reply_to_find(conversation=row, message_pk=parse_id(raw_quote) or 0)
+    quoted = _quoted(request, row)
     try:
         outbound_media.reply_media(
             actor=_membership(request),

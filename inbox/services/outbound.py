@@ -322,12 +322,14 @@ def reply_template(
     template: Template,
     parameters: dict[str, Any] | None,
     now: Any = None,
+    attach: Any = None,
 ) -> Message:
     """An approved template, with its values checked (any time: it opens no window).
 
     Outside the customer's window it is business-initiated: the customer counts against
     the business's messaging limit for 24 hours, and a new customer past the limit is
-    refused (``messaging_limit_reached``) before anything is stored."""
+    refused (``messaging_limit_reached``) before anything is stored. ``attach`` as for
+    ``_store`` (a media header's file: ``outbound_media.reply_template_media``)."""
     _require_replier(actor, conversation)
     if not sending.usable_templates(conversation.channel).filter(pk=template.pk).exists():
         raise Invalid(
@@ -349,6 +351,7 @@ def reply_template(
             type_=MessageType.TEMPLATE,
             text=text,
             payload=payload,
+            attach=attach,
         )
     except BaseException:
         if reach is not None:

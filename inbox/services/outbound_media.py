@@ -45,7 +45,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from inbox.models import Conversation, Media, MediaState, Message, MessageType
+from inbox.models import Conversation, Media, MediaState, Message
 from templates_app import sending, validation
 from templates_app.models import Template
 from waba_portal.errors import Invalid
@@ -443,11 +443,6 @@ def reply_template_media(
     from inbox.services import outbound
 
     outbound._require_replier(actor, conversation)
-    if not sending.usable_templates(conversation.channel).filter(pk=template.pk).exists():
-        raise Invalid(
-            _("Choose an approved template of this number's WhatsApp account."),
-            field="template",
-        )
     kind = sending.MEDIA_KINDS.get(str(validation.header_format(template.components) or ""))
     if kind is None:
         raise Invalid(
@@ -466,21 +461,15 @@ def reply_template_media(
     values["header"] = {"id": HEADER_PENDING}
     if kind == DOCUMENT:
         values["header"]["filename"] = name or f"document{_suffix(sniffed.mime)}"
-    to = outbound._recipient(conversation)
-    payload = sending.template_send_payload(template, values, to)
-    payload.pop("messaging_product", None)
-    rendered = sending.template_render(template, values)
-    text = "\n".join(p for p in (rendered.header_text, rendered.body, rendered.footer) if p)
 
     def attach(message: Message) -> None:
         _media_store(message, header_upload, mime=sniffed.mime, filename=name)
 
-    return outbound._store(
+    return outbound.reply_template(
         actor=actor,
         conversation=conversation,
-        type_=MessageType.TEMPLATE,
-        text=text,
-        payload=payload,
+        template=template,
+        parameters=values,
         attach=attach,
     )
 

@@ -13,7 +13,8 @@ import pytest
 
 from accounts.tenancy import tenant_scope
 from inbox.models import Conversation, Direction, Message, Queue
-from tests.browser.test_accessibility import axe_violations, describe, sign_in
+from tests.browser.shots import shoot
+from tests.browser.test_accessibility import sign_in
 from tests.factories import World
 from tests.fixtures_senders import ConnectWaba
 from tests.inbox.test_outbound import approved_template
@@ -21,20 +22,6 @@ from tests.inbox.test_outbound import approved_template
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path("/tmp/shots/i2-start")
-
-
-def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    for width in (1280, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.wait_for_timeout(150)
-        wide = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert wide <= 0, f"{name} scrolls sideways at {width}px"
-        found = axe_violations(page)
-        assert found == [], [describe(name, width, v) for v in found]
-        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_an_agent_writes_first_with_a_template_from_the_primary_sender(
@@ -52,9 +39,9 @@ def test_an_agent_writes_first_with_a_template_from_the_primary_sender(
     page.fill("#id_to", "12")
     page.click("#start-submit")
     page.locator("#id_to-error").wait_for()
-    shoot(page, "start-refused")
+    shoot(page, SHOTS, "start-refused")
     page.fill("#id_to", "+49 151 12345678")
-    shoot(page, "start")
+    shoot(page, SHOTS, "start")
     page.click("#start-submit")
 
     page.locator("#composer", has_text="The customer has not written yet").wait_for()
@@ -77,5 +64,5 @@ def test_an_agent_writes_first_with_a_template_from_the_primary_sender(
     assert row.channel_id == channel.phone.pk and row.queue == Queue.PENDING
     assert row.assignee_id == world.agent.pk and row.contact.phone == "+4915112345678"
     assert sent.type == "template" and sent.wamid.startswith("wamid.")
-    shoot(page, "start-sent")
+    shoot(page, SHOTS, "start-sent")
     page.goto("about:blank")  # no poll of the inbox may land in the flush after the test

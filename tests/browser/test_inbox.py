@@ -17,7 +17,8 @@ import pytest
 
 from accounts.tenancy import tenant_scope
 from inbox.models import Conversation, Message, Queue
-from tests.browser.test_accessibility import axe_violations, sign_in
+from tests.browser.shots import shoot
+from tests.browser.test_accessibility import sign_in
 from tests.factories import World
 from tests.fixtures_senders import ConnectWaba
 
@@ -35,22 +36,6 @@ def _png() -> str:
 
 
 PNG = _png()
-
-
-def overflow(page) -> int:  # type: ignore[no-untyped-def]
-    return int(
-        page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    )
-
-
-def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    for width in (1280, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.wait_for_timeout(150)
-        assert overflow(page) <= 0, f"{name} scrolls sideways at {width}px"
-        assert axe_violations(page) == [], f"{name} at {width}px"
-        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_a_customers_message_arrives_live_and_the_agent_takes_it(
@@ -72,7 +57,7 @@ def test_a_customers_message_arrives_live_and_the_agent_takes_it(
     assert "Only messages received after a number was connected appear" in page.inner_text(
         "#inbox-empty"
     )
-    shoot(page, "inbox-empty")
+    shoot(page, SHOTS, "inbox-empty")
     page.evaluate("window.__notReloaded = true")
 
     mock_meta.inbound(
@@ -86,7 +71,7 @@ def test_a_customers_message_arrives_live_and_the_agent_takes_it(
     item.wait_for(timeout=20_000)  # the list's poll (every 2 s) brings it
     assert page.evaluate("window.__notReloaded") is True
     assert "1 unread" in page.inner_text("#conversation-list")
-    shoot(page, "inbox-list")
+    shoot(page, SHOTS, "inbox-list")
 
     item.click()
     page.locator("#thread-heading", has_text="Erika <b>Muster</b>").wait_for()
@@ -143,13 +128,13 @@ def test_a_customers_message_arrives_live_and_the_agent_takes_it(
     assert "New" in page.inner_text("#conversation-list")
     assert "1 unread" not in page.inner_text("#conversation-list")  # read in the open thread
     assert page.evaluate("window.__notReloaded") is True
-    shoot(page, "inbox-thread")
+    shoot(page, SHOTS, "inbox-thread")
 
     # The contact's pages.
     page.click("#contact-open")
     page.locator("#contact-title").wait_for()
-    shoot(page, "contact")
+    shoot(page, SHOTS, "contact")
     page.goto(live_server.url + "/t/acme/inbox/contacts/")
-    shoot(page, "contacts")
+    shoot(page, SHOTS, "contacts")
     page.goto(live_server.url + "/t/acme/inbox/settings/")
-    shoot(page, "keywords")
+    shoot(page, SHOTS, "keywords")

@@ -16,27 +16,14 @@ from PIL import Image
 
 from accounts.tenancy import tenant_scope
 from inbox.models import Direction, Media, Message, MessageStatus
-from tests.browser.test_accessibility import axe_violations, describe, sign_in
+from tests.browser.shots import shoot
+from tests.browser.test_accessibility import sign_in
 from tests.factories import World
 from tests.fixtures_senders import ConnectWaba
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path("/tmp/shots/i2-media")
-
-
-def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    for width in (1280, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.wait_for_timeout(150)
-        wide = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert wide <= 0, f"{name} scrolls sideways at {width}px"
-        found = axe_violations(page)
-        assert found == [], [describe(name, width, v) for v in found]
-        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def photo() -> bytes:
@@ -79,7 +66,7 @@ def test_an_agent_sends_a_photo_and_sees_it_with_its_tick_without_a_reload(
     page.locator("#media-chosen", has_text="paket.jpg").wait_for()
     assert "Image" in page.inner_text("#media-chosen")
     page.fill("#media-caption", "Ihr Paket 📦 <b>heute</b>")
-    shoot(page, "media-chosen")
+    shoot(page, SHOTS, "media-chosen")
     page.click("#media-send")
 
     mine = page.locator(".bubble-out", has_text="Ihr Paket 📦 <b>heute</b>")
@@ -99,5 +86,5 @@ def test_an_agent_sends_a_photo_and_sees_it_with_its_tick_without_a_reload(
         assert sent.wamid.startswith("wamid.") and sent.author_id == world.agent.pk
         assert media.media_id in {m["id"] for m in mock_meta.state()["media"]}
         assert media.file.read() == data
-    shoot(page, "media-sent")
+    shoot(page, SHOTS, "media-sent")
     page.goto("about:blank")  # no poll of the inbox may land in the flush after the test

@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from accounts.tenancy import tenant_scope
 from inbox.models import Conversation, Direction, Message, MessageStatus
-from tests.browser.test_accessibility import axe_violations, sign_in
+from tests.browser.shots import shoot
+from tests.browser.test_accessibility import sign_in
 from tests.factories import World
 from tests.fixtures_senders import ConnectWaba
 from tests.inbox.test_outbound import approved_template
@@ -24,19 +25,6 @@ from tests.inbox.test_outbound import approved_template
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path("/tmp/shots/i2")
-
-
-def shoot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    for width in (1280, 390):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.wait_for_timeout(150)
-        wide = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert wide <= 0, f"{name} scrolls sideways at {width}px"
-        assert axe_violations(page) == [], f"{name} at {width}px"
-        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_an_agent_replies_and_sees_the_tick_without_a_reload(
@@ -72,7 +60,7 @@ def test_an_agent_replies_and_sees_the_tick_without_a_reload(
         sent = Message.objects.get(direction=Direction.OUTBOUND)
         assert sent.wamid.startswith("wamid.") and sent.status != MessageStatus.FAILED
         assert sent.author_id == world.agent.pk
-    shoot(page, "reply-sent")
+    shoot(page, SHOTS, "reply-sent")
 
     # The window lapses: at the next poll the composer offers the approved templates only.
     approved_template(channel, mock_meta)
@@ -89,7 +77,7 @@ def test_an_agent_replies_and_sees_the_tick_without_a_reload(
     inputs.nth(0).fill("Erika")
     inputs.nth(1).fill("A-7")
     page.locator("#template-preview", has_text="Hallo Erika, Ihre Bestellung A-7").wait_for()
-    shoot(page, "reply-template")
+    shoot(page, SHOTS, "reply-template")
     page.click("#template-send")
     page.locator(".bubble-out", has_text="Ihre Bestellung A-7 ist bereit.").wait_for(timeout=20_000)
     for _ in range(50):  # emptied once the answer came (no eval under the CSP)

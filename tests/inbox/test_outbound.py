@@ -340,16 +340,23 @@ def test_an_unknown_outcome_is_marked_and_never_sent_twice(
 BODY = "Hallo {{1}}, Ihre Bestellung {{2}} ist bereit."
 
 
-def approved_template(c: Connected, mock_meta: Any) -> Template:
-    """A template submitted to the mock, approved there, and recorded here."""
-    client = GraphClient(
+def graph_for(c: Connected, mock_meta: Any) -> GraphClient:
+    """A Graph client of the mock for the connected WABA's token, one try per call."""
+    return GraphClient(
         base_url=mock_meta.base_url,
         token=c.token,
         app_id=mock_meta.app_id,
         app_secret=mock_meta.app_secret,
         retry_policy=RetryPolicy(max_attempts=1),
     )
-    fields: dict[str, Any] = {
+
+
+def approved_template(
+    c: Connected, mock_meta: Any, fields: dict[str, Any] | None = None
+) -> Template:
+    """A template (``fields``; else order_ready, two body values) submitted to the mock,
+    approved there, and recorded here."""
+    fields = fields or {
         "name": "order_ready",
         "language": "de",
         "category": "UTILITY",
@@ -358,7 +365,7 @@ def approved_template(c: Connected, mock_meta: Any) -> Template:
             {"type": "BODY", "text": BODY, "example": {"body_text": [["Erika", "A-1"]]}}
         ],
     }
-    answer = client.template_create(c.waba_id, **fields)
+    answer = graph_for(c, mock_meta).template_create(c.waba_id, **fields)
     mock_meta.patch("template", answer["id"], status="APPROVED")
     with tenant_scope(c.tenant):
         return Template.objects.create(

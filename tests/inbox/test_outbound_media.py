@@ -26,10 +26,19 @@ from tests.api.support import key_client
 from tests.factories import World, api_key_for
 from tests.fixtures_senders import Connected
 from waba_portal.errors import Invalid, NotAllowed
-from waba_portal.graph import GraphClient, RetryPolicy
 
 from .conftest import Customer
-from .test_outbound import ERIKA, HX, client_of, reload, run_send, sends, the_conversation
+from .test_outbound import (
+    ERIKA,
+    HX,
+    approved_template,
+    client_of,
+    graph_for,
+    reload,
+    run_send,
+    sends,
+    the_conversation,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -524,39 +533,27 @@ BODY = "Ihr Paket {{1}} ist da."
 
 def image_header_template(c: Connected, mock_meta: Any) -> Template:
     """An approved template with an image header, submitted to the mock and recorded."""
-    client = GraphClient(
-        base_url=mock_meta.base_url,
-        token=c.token,
-        app_id=mock_meta.app_id,
-        app_secret=mock_meta.app_secret,
-        retry_policy=RetryPolicy(max_attempts=1),
+    handle = graph_for(c, mock_meta).resumable_upload(
+        picture("JPEG"), "image/jpeg", file_name="example.jpg"
     )
-    handle = client.resumable_upload(picture("JPEG"), "image/jpeg", file_name="example.jpg")
-    fields: dict[str, Any] = {
-        "name": "parcel_photo",
-        "language": "de",
-        "category": "UTILITY",
-        "parameter_format": "POSITIONAL",
-        "components": [
-            {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": [handle]}},
-            {
-                "type": "BODY",
-                "text": "Ihr Paket {{1}} ist da.",
-                "example": {"body_text": [["A-1"]]},
-            },
-        ],
-    }
-    answer = client.template_create(c.waba_id, **fields)
-    mock_meta.patch("template", answer["id"], status="APPROVED")
-    with tenant_scope(c.tenant):
-        return Template.objects.create(
-            tenant=c.tenant,
-            waba=c.waba,
-            meta_template_id=answer["id"],
-            status="APPROVED",
-            ever_approved=True,
-            **fields,
-        )
+    return approved_template(
+        c,
+        mock_meta,
+        {
+            "name": "parcel_photo",
+            "language": "de",
+            "category": "UTILITY",
+            "parameter_format": "POSITIONAL",
+            "components": [
+                {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": [handle]}},
+                {
+                    "type": "BODY",
+                    "text": "Ihr Paket {{1}} ist da.",
+                    "example": {"body_text": [["A-1"]]},
+                },
+            ],
+        },
+    )
 
 
 def test_a_template_header_image_is_a_file_uploaded_and_sent_by_its_id(
