@@ -5,6 +5,7 @@ messaging limit of business-initiated templates, its 24-hour roll, a second work
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import timedelta
 from typing import Any
@@ -13,12 +14,14 @@ import pytest
 import redis
 import time_machine
 from django.conf import settings as django_settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from PIL import Image
 
 from accounts.tenancy import tenant_scope
 from inbox.failures import failure_reason, send_state_words
-from inbox.models import Conversation, Direction, Message, MessageStatus
-from inbox.services import outbound, pacing
+from inbox.models import Conversation, Direction, Media, Message, MessageStatus
+from inbox.services import outbound, outbound_media, pacing
 from templates_app.models import Template
 from tests.factories import World
 from tests.fixtures_celery import WorkerProcess, wait_for
@@ -357,3 +360,51 @@ def test_an_unknown_or_unlimited_tier_is_not_counted(
     for conversation in _outside(c, 3):
         assert _send(world, template, conversation).status == MessageStatus.QUEUED
     assert pacing.tier_limit("") is None and pacing.tier_limit("TIER_2K") == 2000
+
+
+def test_a_template_with_a_header_file_counts_against_the_limit_too(
+    world: World, connect_waba: ConnectWaba, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def photo() -> SimpleUploadedFile:
+        out = io.BytesIO()
+        Image.new("RGB", (64, 64), (200, 40, 40)).save(out, format="JPEG")
+        return SimpleUploadedFile("paket.jpg", out.getvalue(), content_type="image/jpeg")
+
+    monkeypatch.setitem(pacing.TIER_LIMITS, "TIER_250", 1)
+    c = connect_waba(world.tenant, limit="TIER_250")
+    with tenant_scope(c.tenant):
+        template = Template.objects.create(
+            tenant=c.tenant,
+            waba=c.waba,
+            meta_template_id="9000002",
+            name="parcel_photo",
+            language="de",
+            category="UTILITY",
+            parameter_format="POSITIONAL",
+            components=[
+                {"type": "HEADER", "format": "IMAGE"},
+                {"type": "BODY", "text": "Ihr Paket ist da."},
+            ],
+            status="APPROVED",
+            ever_approved=True,
+        )
+    first, second = _outside(c, 2)
+    with tenant_scope(world.tenant):
+        outbound_media.reply_template_media(
+            actor=world.owner,
+            conversation=first,
+            template=template,
+            parameters={},
+            header_upload=photo(),
+        )
+        with pytest.raises(Invalid) as refused:
+            outbound_media.reply_template_media(
+                actor=world.owner,
+                conversation=second,
+                template=template,
+                parameters={},
+                header_upload=photo(),
+            )
+        assert refused.value.code == "messaging_limit_reached"
+        assert Media.objects.count() == 1  # nothing stored for the refusal
+        assert not second.messages.filter(direction=Direction.OUTBOUND).exists()
