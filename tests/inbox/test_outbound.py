@@ -378,13 +378,10 @@ def approved_template(
         )
 
 
-def test_outside_the_window_an_approved_template_is_offered_previewed_and_sent(
-    world: World,
-    channel: Connected,
-    customer: Customer,
-    mock_meta: Any,
-    django_capture_on_commit_callbacks: Any,
-) -> None:
+def lapsed_with_a_template(
+    world: World, channel: Connected, customer: Customer, mock_meta: Any
+) -> tuple[Template, Conversation]:
+    """Erika wrote 25 hours ago (here and at the mock), and order_ready is approved."""
     customer.says(**{"from": ERIKA}, text="Hallo")
     mock_meta.advance_clock(25 * 3600)
     template = approved_template(channel, mock_meta)
@@ -393,6 +390,18 @@ def test_outside_the_window_an_approved_template_is_offered_previewed_and_sent(
         Conversation.objects.filter(pk=conversation.pk).update(
             last_inbound_at=timezone.now() - timedelta(hours=25)
         )
+        conversation.refresh_from_db()
+    return template, conversation
+
+
+def test_outside_the_window_an_approved_template_is_offered_previewed_and_sent(
+    world: World,
+    channel: Connected,
+    customer: Customer,
+    mock_meta: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    template, conversation = lapsed_with_a_template(world, channel, customer, mock_meta)
     c = client_of(world.owner)
     base = f"/t/acme/inbox/c/{conversation.pk}"
     page = c.get(f"{base}/").content.decode()
@@ -554,14 +563,7 @@ def test_the_api_sends_a_template_outside_the_window_and_refuses_a_viewer_and_st
     mock_meta: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    customer.says(**{"from": ERIKA}, text="Hallo")
-    mock_meta.advance_clock(25 * 3600)
-    template = approved_template(channel, mock_meta)
-    conversation = the_conversation(world)
-    with tenant_scope(world.tenant):
-        Conversation.objects.filter(pk=conversation.pk).update(
-            last_inbound_at=timezone.now() - timedelta(hours=25)
-        )
+    template, conversation = lapsed_with_a_template(world, channel, customer, mock_meta)
     url = f"/api/v1/t/acme/conversations/{conversation.pk}/messages/"
     c = client_of(world.owner)
     missing = c.post(
