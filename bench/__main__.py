@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import infra, payloads, report
-from waba_portal.celery import QUEUES
+from waba_portal.celery import QUEUES, worker_concurrency
 
 RESULTS = Path(__file__).resolve().parent / "results"
 STAGES = ("intake", "e2e", "replay")
@@ -24,7 +24,6 @@ DEFAULT_BATCHING = "1,light,10-100"
 
 
 def _parser() -> argparse.ArgumentParser:
-    cpus = os.cpu_count() or 2
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--quick", action="store_true", help="a short run (under a minute)")
     p.add_argument("--stages", default=",".join(STAGES), help="comma-separated subset")
@@ -48,7 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--server-class", choices=("sync", "gthread"), default="sync")
     p.add_argument("--server-threads", type=int, default=4, help="threads per gthread worker")
-    p.add_argument("--worker-concurrency", type=int, default=cpus, help="Celery processes")
+    p.add_argument(
+        "--worker-concurrency",
+        type=int,
+        default=worker_concurrency(),
+        help="Celery processes (the worker's default: $WORKER_CONCURRENCY or twice the cores)",
+    )
     p.add_argument("--worker-loglevel", default="INFO")
     return p
 

@@ -48,7 +48,7 @@ import psycopg2
 import redis
 
 from bench import infra, loadgen, payloads, report
-from waba_portal.celery import QUEUES, WORKER_FLAGS
+from waba_portal.celery import QUEUES, WORKER_FLAGS, worker_concurrency
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SUPERVISE = infra.ROOT / "scripts" / "supervise.py"
@@ -63,7 +63,6 @@ def _log(message: str) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    cpus = os.cpu_count() or 2
     p = argparse.ArgumentParser(prog="python -m bench.faults", description=__doc__)
     p.add_argument("--quick", action="store_true", help="a short run (about a minute)")
     p.add_argument("--events", type=int, help="events in the stream (12000; quick: 3000)")
@@ -72,7 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--processes", type=int, default=1, help="load generator processes")
     p.add_argument("--threads", type=int, default=6, help="connections per process")
     p.add_argument("--server-workers", type=int, default=3, help="gunicorn workers")
-    p.add_argument("--worker-concurrency", type=int, default=cpus, help="Celery processes")
+    p.add_argument(
+        "--worker-concurrency",
+        type=int,
+        default=worker_concurrency(),
+        help="Celery processes (the worker's default: $WORKER_CONCURRENCY or twice the cores)",
+    )
     p.add_argument("--drain-timeout", type=float, default=300.0, help="seconds to wait for the end")
     return p
 

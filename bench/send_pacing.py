@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import infra
+from waba_portal.celery import worker_concurrency
 
 RESULTS = Path(__file__).resolve().parent / "results"
 APP_ID = "100000000000001"
@@ -47,13 +48,17 @@ MOCK_SECRET = "bench-mock-secret"  # noqa: S105 - the mock's own app secret
 
 
 def _parser() -> argparse.ArgumentParser:
-    cpus = os.cpu_count() or 2
     p = argparse.ArgumentParser(prog="python -m bench.send_pacing", description=__doc__)
     p.add_argument("--messages", type=int, default=10_000, help="replies in the burst (10000)")
     p.add_argument("--contacts", type=int, default=1000, help="customers they go to (1000)")
     p.add_argument("--cap", type=int, default=80, help="the mock's messages/s per number (80)")
     p.add_argument("--quick", action="store_true", help="2,000 messages to 500 customers")
-    p.add_argument("--worker-concurrency", type=int, default=cpus, help="Celery processes")
+    p.add_argument(
+        "--worker-concurrency",
+        type=int,
+        default=worker_concurrency(),
+        help="Celery processes (the worker's default: $WORKER_CONCURRENCY or twice the cores)",
+    )
     p.add_argument("--worker-loglevel", default="INFO")
     p.add_argument(
         "--while-sending",

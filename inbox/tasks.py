@@ -6,12 +6,9 @@ each task imports its service inside its body (``accounts.tasking`` says why).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from celery import shared_task
-from django.conf import settings
-from django.utils import timezone
 
 from accounts.models import Tenant
 from accounts.tasking import tenant_task
@@ -63,21 +60,6 @@ SEND_THROTTLE_RETRY = TaskRetryPolicy(
 )
 
 
-def _late(eta: Any) -> bool:
-    """Whether a task due at ``eta`` (Celery's, ISO 8601) runs over
-    ``INBOX_PACING_LATE_SECONDS`` after it."""
-    if not eta:
-        return False
-    try:
-        due = eta if isinstance(eta, datetime) else datetime.fromisoformat(str(eta))
-    except ValueError:
-        return False
-    if timezone.is_naive(due):
-        due = timezone.make_aware(due, timezone.get_current_timezone())
-    late = (timezone.now() - due).total_seconds()
-    return late > float(settings.INBOX_PACING_LATE_SECONDS)
-
-
 @tenant_task(name="inbox.message_send", queue="send", bind=True, max_retries=None)
 def message_send_task(
     task: Any,
@@ -96,16 +78,12 @@ def message_send_task(
     it wait); ``SendThrottled``, Meta said "too fast" (``throttled``, the longer bound);
     ``SendRetry``, another transient failure (``tries``, today's five).
     """
-    from inbox.services import outbound, pacing
+    from inbox.services import outbound
 
     def again(countdown: float, **counts: Any) -> Any:
         kwargs = {"tries": tries, "throttled": throttled, "turn": "", **counts}
         return task.retry(countdown=countdown, kwargs=kwargs)
 
-    if turn == pacing.BOTH and _late(task.request.eta):
-        # Due long ago (the workers were behind, or down): sent now, it would leave in a
-        # crowd of others as late; its number's turn is taken again.
-        turn = pacing.PAIR
     try:
         outbound.message_send(message_pk=message_pk, attempt=tries + throttled, holds=turn)
     except outbound.SendLater as exc:

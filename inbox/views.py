@@ -38,9 +38,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import selectors as account_selectors
 from accounts.models import MANAGER_ROLES, Membership
 from accounts.permissions import require_manager, tenant_view
-from inbox import selectors
+from inbox import display, selectors
 from inbox.composer import composer_context
-from inbox.failures import failure_reason
 from inbox.forms import ConsentForm, ContactCreateForm, ContactForm, KeywordsForm, NoteForm, TagForm
 from inbox.models import WINDOW, ConsentSource, ConsentState, Conversation, MediaState, Queue
 from inbox.services import contacts, conversations
@@ -77,6 +76,22 @@ def _reads_once(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def _display(request: HttpRequest) -> display.Display:
+    """The page's words and times, worked out once for the request."""
+    shown = getattr(request, "_inbox_display", None)
+    if shown is None:
+        shown = request._inbox_display = display.Display()  # type: ignore[attr-defined]
+    return shown  # type: ignore[no-any-return]
+
+
+def _teams(request: HttpRequest) -> list[Any]:
+    """The workspace's teams, read once for the request (the filters and the side panel)."""
+    teams = getattr(request, "_inbox_teams", None)
+    if teams is None:
+        teams = request._inbox_teams = list(selectors.team_list())  # type: ignore[attr-defined]
+    return teams  # type: ignore[no-any-return]
 
 
 def _membership(request: HttpRequest) -> Membership:
@@ -179,17 +194,22 @@ def _list_context(request: HttpRequest, *, current: Conversation | None = None) 
     rows, more = selectors.conversation_list_page(
         membership=membership, filters=filters, offset=offset
     )
-    now = timezone.now()
-    href = _conversation_href(request)
-    for row in rows:
-        row.window_is_open = row.window_open(now)  # type: ignore[attr-defined]
-        row.href = href(row.pk)  # type: ignore[attr-defined]
+    filter_qs = urlencode(filters.query())
+    shown = display.list_rows(
+        rows,
+        display=_display(request),
+        href=_conversation_href(request),
+        query=filter_qs,
+        current=current,
+    )
     poll = filters.query(offset=offset or None, current=current.pk if current else None)
     return {
         "filters": filters,
-        "filter_qs": urlencode(filters.query()),
+        "filter_qs": filter_qs,
         "poll_qs": urlencode(poll),
         "rows": rows,
+        "list_rows": shown,
+        "list_words": display.list_words(),
         "more_offset": offset + selectors.PAGE_SIZE if more else None,
         "offset": offset,
         "list_stamp": _stamp(stamp),
@@ -203,7 +223,7 @@ def _filter_choices(request: HttpRequest) -> dict[str, Any]:
     channels = list(selectors.channels_of(membership).select_related("waba"))
     return {
         "channels": channels,
-        "teams": list(selectors.team_list()),
+        "teams": _teams(request),
         "tags": selectors.tag_names(),
         "queues": Queue.choices,
         "is_manager": membership.role in MANAGER_ROLES,
@@ -214,12 +234,12 @@ def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[st
     thread = selectors.thread_read(
         conversation=conversation, before=parse_id(request.GET.get("before"))
     )
-    for item in thread.items:
-        if item.message is not None and item.message.status == "failed":
-            item.reason = failure_reason(item.message.error_code, item.message.error_title)  # type: ignore[attr-defined]
     return {
         "conversation": conversation,
+        "contact_name": display.contact_name(conversation.contact),
         "thread": thread,
+        "bubbles": display.bubbles(thread.items, display=_display(request)),
+        "bubble_words": display.bubble_words(),
         "tags_of": _tags_of(conversation),
         "window": window_state(conversation),
         "role": _role(request, conversation),
@@ -243,10 +263,11 @@ def _side_context(
     return {
         "conversation": conversation,
         "contact": contact,
+        "contact_name": display.contact_name(contact),
         "role": role,
         "can_assign": role in (ChannelRole.CONTRIBUTOR, ChannelRole.SUPERVISOR),
         "members": selectors.assignable_members(conversation=conversation),
-        "teams": list(selectors.team_list()),
+        "teams": _teams(request),
         "tags_of": _tags_of(conversation),
         "note_form": note_form or NoteForm(),
         "tag_form": tag_form or TagForm(),

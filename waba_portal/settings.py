@@ -580,8 +580,8 @@ INBOX_PACING_PAIR_BURST = int(env("INBOX_PACING_PAIR_BURST", "45"))
 INBOX_PACING_PAIR_INTERVAL_SECONDS = float(env("INBOX_PACING_PAIR_INTERVAL_SECONDS", "6"))
 # A turn is reserved at most this far ahead; a message further back asks again then.
 INBOX_PACING_MAX_WAIT_SECONDS = float(env("INBOX_PACING_MAX_WAIT_SECONDS", "900"))
-# A send that runs this long after its turn (workers behind or down) takes a new one.
-INBOX_PACING_LATE_SECONDS = float(env("INBOX_PACING_LATE_SECONDS", "1"))
+# The burst of a number's door (pacing.departure_take): sends leaving at once.
+INBOX_PACING_DEPARTURE_BURST = int(env("INBOX_PACING_DEPARTURE_BURST", "2"))
 # Meta's 130429 / 131056 / 131057: retried with backoff up to this cap, this many times
 # (about an hour in all), apart from the ordinary retries of a failed send.
 INBOX_SEND_THROTTLE_BASE_SECONDS = float(env("INBOX_SEND_THROTTLE_BASE_SECONDS", "2"))

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
 from typing import Any
 
@@ -54,7 +55,7 @@ from inbox.models import Conversation, Direction, Message, MessageStatus, Messag
 from inbox.selectors import channel_role, channel_settings_of
 from inbox.services import integrations, outbound_media, pacing
 from inbox.services.conversations import actor_label, changed
-from senders.models import ChannelRole
+from senders.models import ChannelRole, PhoneNumber
 from senders.services.graph import graph_client
 from templates_app import sending
 from templates_app.models import Template
@@ -445,6 +446,29 @@ def _turn(message: Message, holds: str) -> pacing.Turn:
     )
 
 
+# What sending a message reads (the rest of the four rows is left unloaded: a send is
+# the inbox's hottest path, and the columns are what its query costs to build and read).
+SEND_FIELDS = (
+    "tenant_id",
+    "status",
+    "status_rank",
+    "wamid",
+    "wa_id",
+    "phone_number_id",
+    "payload",
+    "error_code",
+    "error_title",
+    "error_details",
+    "status_updated_at",
+    "conversation__tenant_id",
+    "conversation__channel__tenant_id",
+    "conversation__channel__phone_number_id",
+    "conversation__channel__throughput_level",
+    "conversation__channel__waba__tenant_id",
+    "conversation__channel__waba__access_token",
+)
+
+
 def _claim(
     message_pk: int, attempt: int, *, holds: str
 ) -> tuple[Message | None, bool, pacing.Turn]:
@@ -456,6 +480,7 @@ def _claim(
         message = (
             Message.objects.select_for_update(of=("self",))
             .select_related("conversation__channel__waba")
+            .only(*SEND_FIELDS)
             .filter(pk=message_pk)
             .first()
         )
@@ -494,14 +519,25 @@ def _client(token: str) -> Any:
     """The Graph client for ``token``, on this process's one HTTP session: its kept-alive
     connection to Meta serves every send of the process (a TLS handshake per message
     would cost more than the send itself)."""
-    client = graph_client(token=token)
     pid = os.getpid()  # a forked worker process opens its own
     if pid in _connections:
-        client.session = _connections[pid]
-    else:
-        _connections.clear()
-        _connections[pid] = client.session
+        return graph_client(token=token, session=_connections[pid])
+    client = graph_client(token=token)
+    _connections.clear()
+    _connections[pid] = client.session
     return client
+
+
+DEPARTURE_MAX_SLEEP = 5.0  # seconds; the door's wait is far shorter (pacing: Departures)
+
+
+def _depart(channel: PhoneNumber) -> None:
+    """Wait for the send's place at its number's door (``pacing.departure_take``)."""
+    wait = pacing.departure_take(
+        phone_number_id=channel.phone_number_id, throughput_level=channel.throughput_level
+    )
+    if wait > 0:
+        time.sleep(min(wait, DEPARTURE_MAX_SLEEP))
 
 
 def message_send(*, message_pk: int, attempt: int = 0, holds: str = "") -> Message | None:
@@ -522,6 +558,7 @@ def message_send(*, message_pk: int, attempt: int = 0, holds: str = "") -> Messa
         return message
     request = dict(message.payload.get("request") or {})
     client = _client(str(token))
+    _depart(channel)
     try:
         # A media message's file is uploaded to Meta first (``outbound_media``).
         request = outbound_media.request_ready(message, client, request)
@@ -552,12 +589,17 @@ def _record_sent(message: Message, wamid: str) -> None:
     rank = wh.status_rank("sent")
     status: str = MessageStatus.SENT
     error: tuple[Any, ...] | None = None
-    early = Message.objects.filter(wamid=wamid, conversation__isnull=True).first()
+    early = (
+        Message.objects.filter(wamid=wamid, conversation__isnull=True)
+        .values_list("pk", "status", "status_rank", "error_code", "error_title", "error_details")
+        .first()
+    )
     if early is not None:  # a status webhook came first: it made a row of its own
-        if early.status_rank > rank:
-            status, rank = early.status, early.status_rank
-            error = (early.error_code, early.error_title, early.error_details)
-        early.delete()
+        early_pk, early_status, early_rank, *early_error = early
+        if early_rank > rank:
+            status, rank = early_status, early_rank
+            error = tuple(early_error)
+        Message.objects.filter(pk=early_pk).delete()
     _send_state(message, SEND_DONE)
     message.wamid = wamid
     message.status, message.status_rank = status, max(message.status_rank, rank)

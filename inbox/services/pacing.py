@@ -30,6 +30,17 @@ of the remaining 5 % (4 messages at 80/s): in any second at most Meta's rate lea
 and the gap between two sends is wide enough that a send a few milliseconds late does
 not meet the one before it in Meta's one-second window.
 
+**Departures.** A turn is a plan: when the workers fall behind (a backlog, workers
+down for a while), the sends whose turns have passed would all leave at once. So each
+send also takes a place at the door just before its request (:func:`departure_take`):
+a second bucket per number at the same rate, with a burst of
+``INBOX_PACING_DEPARTURE_BURST``, taken only by sends actually leaving. Only running
+sends hold places there, so the wait it answers is short (at most the number of worker
+processes sending for the number, times the interval: 25 ms for two at 80/s) and the
+send sleeps it out in the task; a backlog then leaves at the number's rate, not faster.
+A late send keeps its turn: taking a new one would queue it behind every turn reserved
+since, and the reserved one is spent already.
+
 **Messaging limit, per business portfolio.** A business may reach only so many
 customers *outside* a customer service window in a moving 24 hours (Meta's tier:
 ``TIER_250``, ``TIER_2K``, ``TIER_10K``, ``TIER_100K``, ``TIER_UNLIMITED``; the older
@@ -113,6 +124,22 @@ if not pair_held then put(KEYS[2], math.max(tat2, at1) + t2) end
 return {'both', string.format('%.6f', at1 - now)}
 """
 
+# KEYS: the number's departures. ARGV: now (< 0: Redis' clock), emission interval,
+# tolerance. A place is always taken; answers the seconds until it is due.
+_DEPART = """
+local now = tonumber(ARGV[1])
+if now < 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+local t, tau = tonumber(ARGV[2]), tonumber(ARGV[3])
+local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or now), now)
+local at = math.max(now, tat - tau)
+local nxt = math.max(tat, at) + t
+redis.call('SET', KEYS[1], string.format('%.6f', nxt), 'PX', math.ceil((nxt - now) * 1000) + 1000)
+return string.format('%.6f', at - now)
+"""
+
 # KEYS: the portfolio's sorted set. ARGV: now, window, limit, customer.
 # Answers {taken, new}: taken "1" (new "1" when the customer was not counted yet), or
 # {"0", <time the oldest customer was reached>} when the limit is full.
@@ -178,6 +205,7 @@ class _Redis:
         self._client: Any = None
         self._url = ""
         self.turn: Any = None
+        self.depart: Any = None
         self.reach: Any = None
 
     def client(self) -> Any:
@@ -188,6 +216,7 @@ class _Redis:
             self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
             self._url = url
             self.turn = self._client.register_script(_TURN)
+            self.depart = self._client.register_script(_DEPART)
             self.reach = self._client.register_script(_REACH)
         return self._client
 
@@ -206,6 +235,10 @@ def number_key(phone_number_id: str) -> str:
 
 def pair_key(phone_number_id: str, recipient: str) -> str:
     return _key("pace", phone_number_id, recipient)
+
+
+def departure_key(phone_number_id: str) -> str:
+    return _key("depart", phone_number_id)
 
 
 BOTH = "both"  # the number's turn and the pair's are the message's
@@ -260,6 +293,34 @@ def turn_take(
         return NOW
     held = taken.decode() if isinstance(taken, bytes) else str(taken)
     return Turn(wait=max(0.0, float(wait)), holds=held)
+
+
+def departure_rate(throughput_level: str) -> Rate:
+    """The door's bucket for a number: the turns' rate, with a burst of
+    ``INBOX_PACING_DEPARTURE_BURST`` (2: smaller than the turns' 4 at 80/s, as a request
+    sent a few milliseconds after its place can reach Meta beside the next one)."""
+    rate = number_rate(throughput_level)
+    burst = int(settings.INBOX_PACING_DEPARTURE_BURST)
+    return Rate(per_second=rate.per_second, burst=max(1, burst))
+
+
+def departure_take(
+    *, phone_number_id: str, throughput_level: str = "", now: float | None = None
+) -> float:
+    """A place at the number's door for a send about to leave: the seconds to wait first
+    (taken either way; 0 without Redis, or when it fails)."""
+    if _redis.client() is None:
+        return 0.0
+    rate = departure_rate(throughput_level)
+    try:
+        wait = _redis.depart(
+            keys=[departure_key(phone_number_id)],
+            args=[-1.0 if now is None else now, rate.interval, rate.tolerance],
+        )
+    except redis.RedisError as exc:  # Redis down: Meta's 130429 paces instead
+        logger.warning("pacing unavailable, sending unpaced: %s", exc)
+        return 0.0
+    return max(0.0, float(wait))
 
 
 # --- The messaging limit ----------------------------------------------------------------

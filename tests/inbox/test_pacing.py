@@ -19,6 +19,7 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.tenancy import tenant_scope
+from inbox import tasks
 from inbox.failures import failure_reason, send_state_words
 from inbox.models import Conversation, Direction, Media, Message, MessageStatus
 from inbox.services import outbound, outbound_media, pacing
@@ -133,6 +134,25 @@ def test_a_turn_too_far_ahead_is_not_reserved(settings: Any) -> None:
     assert after.wait == got[7].wait  # nothing was taken by the refused one
 
 
+def test_the_door_lets_sends_leave_at_the_numbers_rate() -> None:
+    """The departures' bucket: a burst of 2, then one place per interval, each taken
+    whatever its wait (a send sleeps it out); it refills with time, and a HIGH number's
+    interval is its own."""
+    interval = 1 / 76
+
+    def door(n: int, now: float = T0, level: str = "") -> list[float]:
+        return [
+            pacing.departure_take(phone_number_id="111", throughput_level=level, now=now)
+            for _ in range(n)
+        ]
+
+    assert door(5) == pytest.approx([0, 0, interval, 2 * interval, 3 * interval], abs=1e-5)
+    assert door(2, now=T0 + 1) == pytest.approx([0, 0], abs=1e-5)
+    assert door(3, now=T0 + 2, level="HIGH")[-1] == pytest.approx(1 / 950, abs=1e-5)
+    # The turns' buckets are not the door's: a turn is still there to take.
+    assert waits(1, now=T0) == [0]
+
+
 # --- Deferred, kept queued, sent once -----------------------------------------------------------
 
 
@@ -144,6 +164,7 @@ def test_a_message_whose_turn_is_not_due_waits_queued_then_is_sent(
     settings: Any,
 ) -> None:
     settings.INBOX_PACING_RATE = 0.5  # one turn every 2 s
+    settings.INBOX_PACING_DEPARTURE_BURST = 5  # the door lets the test's sends go at once
     customer.says(**{"from": ERIKA}, text="Hallo")
     conversation = the_conversation(world)
     # The turns are taken as the replies are stored: the second's is 2 s on.
@@ -255,6 +276,43 @@ def test_on_a_worker_a_burst_waits_its_turns_and_metas_refusals_then_all_sent_on
     assert sorted(accepted) == sorted(f"Nr. {i}" for i in range(6))  # each once
     assert [r["status"] for r in sends(mock_meta)].count(200) == 6
     assert len(sends(mock_meta)) == 9  # and the three refusals
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_on_a_worker_a_send_due_long_ago_keeps_its_turn(
+    world: World,
+    customer: Customer,
+    mock_meta: Any,
+    celery_worker_process: WorkerProcess,
+) -> None:
+    """A send task that runs long after its reserved turn (the workers were behind, or
+    down) is sent as it is, taking its place at the door: it takes no second turn of the
+    number, which would queue it behind every turn reserved since (and a backlog of
+    late sends would feed itself)."""
+    customer.says(**{"from": ERIKA}, text="Hallo")
+    conversation = the_conversation(world)
+    with tenant_scope(world.tenant):
+        message = outbound.reply_text(actor=world.owner, conversation=conversation, text="eins")
+    log = celery_worker_process.log
+    wait_for(lambda: reload(world, message).status == MessageStatus.SENT, message=log()[-3000:])
+    # The same row queued again, as if its task had waited in the broker for 5 minutes.
+    with tenant_scope(world.tenant):
+        Message.objects.filter(pk=message.pk).update(
+            status=MessageStatus.QUEUED, payload={**message.payload, "send": {}}
+        )
+    phone_id = conversation.channel.phone_number_id
+    client = redis.Redis.from_url(django_settings.REDIS_URL)
+    turns = client.get(pacing.number_key(phone_id))
+    tasks.message_send_task.apply_async(
+        (world.tenant.pk, message.pk),
+        {"turn": pacing.BOTH},
+        eta=timezone.now() - timedelta(minutes=5),
+    )
+    wait_for(lambda: len(sends(mock_meta)) == 2, message=log()[-3000:])
+    wait_for(lambda: reload(world, message).status == MessageStatus.SENT, message=log()[-3000:])
+    assert client.get(pacing.number_key(phone_id)) in (turns, None)  # the same, or expired
+    assert client.get(pacing.departure_key(phone_id)) is not None  # its place at the door
 
 
 # --- The messaging limit ------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Self
@@ -98,6 +99,21 @@ def _never_sent(exc: requests.exceptions.ConnectionError) -> bool:
     return False
 
 
+def graph_session(base_url: str) -> requests.Session:
+    """A session for the Graph API at ``base_url``, with the environment's proxy and CA
+    bundle settings (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``) read once, here:
+    left to requests, they are read again from the whole environment on every request,
+    which costs more than the rest of a kept-alive send."""
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
+    return session
+
+
 class GraphTransport:
     """Configuration and the HTTP layer shared by every Graph operation."""
 
@@ -130,10 +146,7 @@ class GraphTransport:
         self.retry_policy = retry_policy
         self.max_pages = max_pages
         self._sleep = sleep
-        if session is None:
-            session = requests.Session()
-            session.headers["User-Agent"] = USER_AGENT
-        self.session = session
+        self.session = session if session is not None else graph_session(self.base_url)
 
     @classmethod
     def from_settings(cls, token: str | None = None, **overrides: Any) -> Self:
