@@ -403,6 +403,12 @@ def team_list() -> QuerySet[Team]:
     return Team.objects.order_by("name")
 
 
+def teams_listed() -> list[Team]:
+    """``team_list``, read once within a ``request_memo`` block (a page's filters and
+    side panel both show it)."""
+    return _remembered(("teams",), lambda: list(team_list()))  # type: ignore[no-any-return]
+
+
 # --- Change marks (the screens' polls) ----------------------------------------------------------
 
 

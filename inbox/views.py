@@ -86,14 +86,6 @@ def _display(request: HttpRequest) -> display.Display:
     return shown  # type: ignore[no-any-return]
 
 
-def _teams(request: HttpRequest) -> list[Any]:
-    """The workspace's teams, read once for the request (the filters and the side panel)."""
-    teams = getattr(request, "_inbox_teams", None)
-    if teams is None:
-        teams = request._inbox_teams = list(selectors.team_list())  # type: ignore[attr-defined]
-    return teams  # type: ignore[no-any-return]
-
-
 def _membership(request: HttpRequest) -> Membership:
     return request.membership  # type: ignore[attr-defined,no-any-return]
 
@@ -223,7 +215,7 @@ def _filter_choices(request: HttpRequest) -> dict[str, Any]:
     channels = list(selectors.channels_of(membership).select_related("waba"))
     return {
         "channels": channels,
-        "teams": _teams(request),
+        "teams": selectors.teams_listed(),
         "tags": selectors.tag_names(),
         "queues": Queue.choices,
         "is_manager": membership.role in MANAGER_ROLES,
@@ -267,7 +259,7 @@ def _side_context(
         "role": role,
         "can_assign": role in (ChannelRole.CONTRIBUTOR, ChannelRole.SUPERVISOR),
         "members": selectors.assignable_members(conversation=conversation),
-        "teams": _teams(request),
+        "teams": selectors.teams_listed(),
         "tags_of": _tags_of(conversation),
         "note_form": note_form or NoteForm(),
         "tag_form": tag_form or TagForm(),

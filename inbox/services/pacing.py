@@ -87,6 +87,15 @@ TIER_LIMITS: dict[str, int | None] = {
     "TIER_UNLIMITED": None,
 }
 
+# Both bucket scripts start here: ``now`` is ARGV[1], or Redis' own clock when it is < 0.
+_CLOCK = """
+local now = tonumber(ARGV[1])
+if now < 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+"""
+
 # KEYS: the number's bucket, the pair's. ARGV: now (< 0: Redis' clock), then per bucket
 # its emission interval and tolerance (seconds), the longest wait to reserve, and "1"
 # when the pair's turn is held already. Answers {holds, wait}: "both" when the turns are
@@ -94,13 +103,9 @@ TIER_LIMITS: dict[str, int | None] = {
 # the pair's turn is taken (the number's is taken when it comes back: a turn of the
 # number reserved that far ahead would hold back every other customer's message); ""
 # when it is further off than the longest wait (nothing taken).
-_TURN = """
-local now = tonumber(ARGV[1])
-if now < 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
-local t1, tau1 = tonumber(ARGV[2]), tonumber(ARGV[3])
+_TURN = (
+    _CLOCK
+    + """local t1, tau1 = tonumber(ARGV[2]), tonumber(ARGV[3])
 local t2, tau2 = tonumber(ARGV[4]), tonumber(ARGV[5])
 local max_wait, pair_held = tonumber(ARGV[6]), ARGV[7] == '1'
 local function put(key, tat)
@@ -123,22 +128,20 @@ put(KEYS[1], math.max(tat1, at1) + t1)
 if not pair_held then put(KEYS[2], math.max(tat2, at1) + t2) end
 return {'both', string.format('%.6f', at1 - now)}
 """
+)
 
 # KEYS: the number's departures. ARGV: now (< 0: Redis' clock), emission interval,
 # tolerance. A place is always taken; answers the seconds until it is due.
-_DEPART = """
-local now = tonumber(ARGV[1])
-if now < 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
-local t, tau = tonumber(ARGV[2]), tonumber(ARGV[3])
+_DEPART = (
+    _CLOCK
+    + """local t, tau = tonumber(ARGV[2]), tonumber(ARGV[3])
 local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or now), now)
 local at = math.max(now, tat - tau)
 local nxt = math.max(tat, at) + t
 redis.call('SET', KEYS[1], string.format('%.6f', nxt), 'PX', math.ceil((nxt - now) * 1000) + 1000)
 return string.format('%.6f', at - now)
 """
+)
 
 # KEYS: the portfolio's sorted set. ARGV: now, window, limit, customer.
 # Answers {taken, new}: taken "1" (new "1" when the customer was not counted yet), or
