@@ -94,7 +94,8 @@ def test_add_verify_register_and_make_primary(
     page.locator("[data-problem=verification_code_wrong]").wait_for()
     assert "2 wrong codes left" in page.locator("#number-error").inner_text()
     assert page.locator("#verification-code").get_attribute("aria-invalid") == "true"
-    assert page.evaluate("document.activeElement.id") == "number-error"  # focus on the answer
+    # Focus on the answer (moved there once the swap has settled: waited for, not raced).
+    page.wait_for_function("document.activeElement?.id === 'number-error'", timeout=5000)
     shoot(page, "number-wrong-code")
 
     page.fill("#verification-code", code)
