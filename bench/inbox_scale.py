@@ -184,6 +184,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     # The production storage serves hashed names from a manifest: collect it, as the
     # image's build does (into the run's own folder, STATIC_ROOT set by ``main``).
     call_command("collectstatic", interactive=False, verbosity=0)
+    # The web server's start, as gunicorn's worker does it (the garbage collector's
+    # freeze of what is loaded included); the requests below go to the same Django.
+    import waba_portal.wsgi  # noqa: F401
+
     n = 10_000 if args.quick else args.conversations
     m = 100_000 if args.quick else args.messages
     huge = 5_000 if args.quick else args.huge

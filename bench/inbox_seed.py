@@ -118,6 +118,7 @@ def inbox_seed(
 
     from accounts.models import Membership, Role, Team, TeamMember, Tenant, User
     from accounts.tenancy import tenant_scope
+    from inbox.search_words import words_refresh
     from senders.models import (
         ChannelMember,
         ChannelRole,
@@ -331,6 +332,8 @@ def inbox_seed(
             """,
             params,
         )
+        with tenant_scope(tenant):  # the words a search finds each one by, from its messages
+            words_refresh(range(params["conv0"], params["conv0"] + n))
         counts = {}
         for table in ("contact", "conversation", "message", "conversationtag", "note"):
             cur.execute(f"SELECT count(*) FROM inbox_{table} WHERE tenant_id = %s", [tenant.pk])

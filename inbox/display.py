@@ -37,6 +37,7 @@ from inbox.selectors import ThreadItem
 MEDIA_KINDS = ("image", "audio", "video", "document", "sticker")
 LIST_PREVIEW_CHARS = 90
 QUOTE_CHARS = 120
+REPLY_TO_CHARS = 60
 
 
 def truncated(text: str, limit: int) -> str:
@@ -418,3 +419,13 @@ def bubbles(items: Iterable[ThreadItem], *, display: Display) -> list[Bubble]:
             )
         )
     return shown
+
+
+def reply_choices(shown: Iterable[Bubble]) -> list[tuple[int, str]]:
+    """The customer's texts on the page, in short, that a reply may quote (the
+    composer's "In reply to" choices)."""
+    return [
+        (b.message.pk, truncated(b.message.text, REPLY_TO_CHARS))
+        for b in shown
+        if b.inbound and b.message is not None and b.message.text
+    ]

@@ -24,6 +24,7 @@ from datetime import timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -157,8 +158,9 @@ class Contact(TenantOwnedModel):
 
     @property
     def display_name(self) -> str:
-        phone = phones.international(self.phone)
-        return self.name or self.profile_name or phone or self.username or self.bsuid or "?"
+        if self.name or self.profile_name:  # the number is formatted only when needed
+            return self.name or self.profile_name
+        return phones.international(self.phone) or self.username or self.bsuid or "?"
 
 
 class ConsentChange(TenantOwnedModel):
@@ -248,6 +250,9 @@ class Conversation(TenantOwnedModel):
     changed_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The words a search finds it by, its contact's names and its messages' texts
+    # (PostgreSQL only: ``inbox.search_words``; empty on SQLite).
+    search_words = SearchVectorField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("conversation")

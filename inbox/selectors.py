@@ -8,9 +8,12 @@ a media file or a contact's conversation on a channel the member cannot see answ
 finds them, with the conversations of the channels they see.
 
 Search: PostgreSQL's full-text search (the ``simple`` configuration: no stemming, any
-language) over message text and contacts' names, word prefixes matched ("pack" finds
-"package"), with GIN indexes over the same expressions (migration 0007); digits also
-match contacts' phone numbers. SQLite, the local demo, matches with ``LIKE`` instead.
+language), word prefixes matched ("pack" finds "package"), over each conversation's
+words: its contact's names and its messages' texts (``inbox.search_words``, a GIN index
+of conversations: migration 0008); digits also match contacts' numbers (trigram
+indexes, 0008). One condition on the list's own query, with the filters; a page is
+looked for among the newest conversations first (``conversation_list_page``). SQLite,
+the local demo, matches with ``LIKE`` instead.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import MANAGER_ROLES, Membership, Team
@@ -44,6 +47,7 @@ from inbox.models import (
     Note,
     Queue,
 )
+from inbox.search_words import SEARCH_CONFIG
 from senders.models import ChannelRole, ChannelSettings, PhoneNumber
 from senders.selectors import (
     channel_access_table,
@@ -55,12 +59,12 @@ from senders.selectors import (
 from waba_portal.errors import get_or_not_found
 from waba_portal.guards import parse_id
 
-SEARCH_CONFIG = "simple"
 SEARCH_MAX_WORDS = 8
 PAGE_SIZE = 50
-SEARCH_WINDOW = 200  # the newest conversations a search looks at first
-SEARCH_WINDOW_MAX = 2000  # and at most, when the first window shows a common word
-SEARCH_DENSE = 10  # matches in a window that make a word common
+SEARCH_CONTACTS_LISTED = 1000  # contacts found by number, passed on as a list
+SEARCH_WINDOW = 1000  # the newest conversations a search looks through first
+SEARCH_WINDOW_MAX = 4000  # and at most, when the first shows matches but not a page
+SEARCH_IDS = 5000  # then the ids of at most this many matches, read as a list
 THREAD_PAGE = 40  # a thread page: the latest messages, "Earlier messages" for the rest
 
 ASSIGNEE_ANYONE, ASSIGNEE_ME, ASSIGNEE_NOBODY = "anyone", "me", "unassigned"
@@ -111,8 +115,13 @@ def _visible_phone_ids(membership: Any) -> list[int]:
 
 
 def channels_of(membership: Any) -> QuerySet[PhoneNumber]:
-    """The numbers whose conversations ``membership`` sees."""
-    return phones_visible_to(membership).order_by("display_phone_number")
+    """The numbers whose conversations ``membership`` sees (within a ``request_memo``
+    block, by the ids already read for its conversations)."""
+    if membership.role not in MANAGER_ROLES and _memo.get() is not None:
+        phones = PhoneNumber.objects.filter(pk__in=_visible_phone_ids(membership))
+    else:
+        phones = phones_visible_to(membership)
+    return phones.order_by("display_phone_number")
 
 
 def channel_role(membership: Any, phone: PhoneNumber) -> ChannelRole | None:
@@ -139,8 +148,10 @@ def conversations_visible(membership: Any) -> QuerySet[Conversation]:
 
 def conversation_access(*, membership: Any, conversation_pk: object) -> Conversation:
     """A conversation the member may see, with its contact and channel; else NotFound."""
-    rows = conversations_visible(membership).select_related(
-        "contact", "channel__waba", "assignee__user", "team"
+    rows = (
+        conversations_visible(membership)
+        .select_related("contact", "channel__waba", "assignee__user", "team")
+        .defer("search_words")
     )
     return get_or_not_found(rows, pk=conversation_pk)
 
@@ -219,60 +230,56 @@ def _tsquery(text: str) -> str:
     return " & ".join(f"{w}:*" for w in words)
 
 
-def text_matches(messages: QuerySet[Message], tsquery: str) -> QuerySet[Message]:
-    """Messages whose text matches (the expression of ``inbox_message_text_search``)."""
-    query = SearchQuery(tsquery, search_type="raw", config=SEARCH_CONFIG)
-    return messages.annotate(v=SearchVector("text", config=SEARCH_CONFIG)).filter(v=query)
+def _query(tsquery: str) -> SearchQuery:
+    return SearchQuery(tsquery, search_type="raw", config=SEARCH_CONFIG)
 
 
 def name_matches(contacts: QuerySet[Contact], tsquery: str) -> QuerySet[Contact]:
-    """Contacts whose names match (the expression of ``inbox_contact_name_search``)."""
-    query = SearchQuery(tsquery, search_type="raw", config=SEARCH_CONFIG)
+    """``contacts`` whose name or WhatsApp profile name match (the GIN index of 0007)."""
     vector = SearchVector("name", "profile_name", config=SEARCH_CONFIG)
-    return contacts.annotate(v=vector).filter(v=query)
+    return contacts.annotate(v=vector).filter(v=_query(tsquery))
 
 
-def search_condition(text: str, *, per_conversation: bool = False) -> Q | None:
-    """Conversations whose messages, contact name or contact number match ``text``.
+def number_q(digits: str) -> Q:
+    """A contact's number or mobile holds ``digits`` (the trigram indexes of 0008)."""
+    return Q(phone__contains=digits) | Q(mobile__contains=digits)
 
-    ``per_conversation``: each conversation's messages are looked at through the thread
-    index (cheap for a few conversations, whatever the word), instead of every matching
-    message of the workspace through the full-text index (cheap when matches are few)."""
+
+def _contacts_numbered(digits: str) -> list[int] | QuerySet[Any]:
+    """The contacts whose number or mobile holds ``digits``: their ids as a list, which
+    lets the planner read conversations by contact through its index (beside the words'
+    index), or as a subquery when more than ``SEARCH_CONTACTS_LISTED`` match."""
+    found = Contact.objects.filter(number_q(digits)).values_list("pk", flat=True)
+    ids = list(found[: SEARCH_CONTACTS_LISTED + 1])
+    return ids if len(ids) <= SEARCH_CONTACTS_LISTED else found
+
+
+def search_condition(text: str) -> Q | None:
+    """Conversations whose messages, contact name or contact number match ``text``."""
     text = text.strip()
     if not text:
         return None
-    condition = Q(pk__in=[])
+    digits = phones.search_digits(text)
     if connection.vendor == "postgresql":
         tsquery = _tsquery(text)
-        if tsquery and per_conversation:
-            own = Message.objects.filter(conversation_id=OuterRef("pk"))
-            by_name = name_matches(Contact.objects.all(), tsquery)
-            condition |= Q(Exists(text_matches(own, tsquery))) | Q(
-                contact_id__in=by_name.values("pk")
-            )
-        elif tsquery:
-            by_text = text_matches(Message.objects.all(), tsquery).filter(
-                conversation__isnull=False
-            )
-            by_name = name_matches(Contact.objects.all(), tsquery)
-            condition |= Q(pk__in=by_text.values("conversation_id")) | Q(
-                contact_id__in=by_name.values("pk")
-            )
-    else:
-        like_text = Message.objects.filter(text__icontains=text, conversation__isnull=False).values(
-            "conversation_id"
-        )
-        condition |= (
-            Q(pk__in=like_text)
-            | Q(contact__name__icontains=text)
-            | Q(contact__profile_name__icontains=text)
-        )
-    digits = phones.search_digits(text)
+        condition = Q(pk__in=[])
+        if tsquery:  # the words of the contact's names and of the messages
+            condition |= Q(search_words=_query(tsquery))
+        if digits:
+            condition |= Q(contact_id__in=_contacts_numbered(digits))
+        return condition
+    like_text = Message.objects.filter(text__icontains=text, conversation__isnull=False).values(
+        "conversation_id"
+    )
+    condition = (
+        Q(pk__in=like_text)
+        | Q(contact__name__icontains=text)
+        | Q(contact__profile_name__icontains=text)
+    )
     if digits:
         # The numbers of the workspace's contacts looked at once (a subquery), not on
         # each conversation's joined contact row.
-        numbers = Contact.objects.filter(Q(phone__contains=digits) | Q(mobile__contains=digits))
-        condition |= Q(contact_id__in=numbers.values("pk"))
+        condition |= Q(contact_id__in=Contact.objects.filter(number_q(digits)).values("pk"))
     return condition
 
 
@@ -307,6 +314,7 @@ def conversation_list(
         rows = rows.filter(condition)
     return (
         rows.select_related("contact", "channel", "assignee__user", "team", "last_message")
+        .defer("search_words")
         .prefetch_related("tags")
         .order_by("-last_message_at", "-id")
     )
@@ -315,34 +323,38 @@ def conversation_list(
 def conversation_list_page(
     *, membership: Any, filters: Filters, offset: int = 0, size: int = PAGE_SIZE
 ) -> tuple[list[Conversation], bool]:
-    """A page of ``conversation_list`` (as ``conversation_page``), searched in two steps.
+    """A page of ``conversation_list`` (as ``conversation_page``), a search's in steps.
 
-    A search first looks at the newest ``SEARCH_WINDOW`` conversations that pass the
-    other filters, each through its own messages: a common word fills the page there
-    without the full-text index reading its every message (tens of thousands). When
-    the window holds every row, its answer is the answer; when it found some matches
-    but not a page, a window as much wider as they say is tried (up to
-    ``SEARCH_WINDOW_MAX``). Otherwise (a rare word, a deep page) the whole list is
-    searched through the full-text indexes, fast when matches are few. Each window
-    takes two queries (its ids, its rows); every way gives the same rows."""
+    A search first looks through the newest ``SEARCH_WINDOW`` conversations that pass
+    the other filters: a common word fills the page there. (The planner cannot tell a
+    common word from a rare one when it is a prefix: its estimate is a fixed guess, and
+    it would read every conversation a common one is in.) When the window holds every
+    row, or a page and one more, its answer is the answer: a match outside it is older
+    than all of it. When it found matches but too few, a window as much wider as they
+    say is tried, if that is at most ``SEARCH_WINDOW_MAX``. Otherwise the words are rare:
+    the ids of every match are read through the indexes in no order (up to
+    ``SEARCH_IDS``; the planner, guessing again, would walk the whole list newest first
+    looking for them), then the page of those. A window costs two queries (its matches,
+    whether it held every row), the rest two. Every way gives the same rows."""
+    rows = conversation_list(membership=membership, filters=filters)
     if filters.q and connection.vendor == "postgresql":
         others = conversation_list(membership=membership, filters=replace(filters, q=""))
-        condition = search_condition(filters.q, per_conversation=True)
-        if condition is not None:
-            width = SEARCH_WINDOW
-            while True:
-                # The window's ids as a list: so the planner looks at each of them,
-                # rather than reading every match of the full-text index to compare.
-                window = list(others.values_list("pk", flat=True)[:width])
-                page = _page_rows(others.filter(pk__in=window).filter(condition), offset, size)
-                if len(page) > size or len(window) < width:  # a full page, or every row
-                    return _with_tag_names(page[:size]), len(page) > size
-                # A word this common fills the page in a window this much wider.
-                wider = width * (offset + size + 1) * 2 // max(len(page), 1)
-                if len(page) < SEARCH_DENSE or width >= SEARCH_WINDOW_MAX:
-                    break
-                width = min(wider, SEARCH_WINDOW_MAX)
-    rows = conversation_list(membership=membership, filters=filters)
+        newest = others.values("pk")
+        wanted, width = offset + size + 1, SEARCH_WINDOW
+        while True:
+            page = _page_rows(rows.filter(pk__in=newest[:width]), offset, size)
+            every_row = not newest[width - 1 : width].exists()  # asked always: a fixed count
+            if len(page) > size or every_row:
+                return _with_tag_names(page[:size]), len(page) > size
+            # The matches found say how much wider a window holds the page (twice that,
+            # to be sure); one wider than SEARCH_WINDOW_MAX costs more than the indexes.
+            wider = width * wanted * 2 // max(len(page), 1)
+            if not page or width >= SEARCH_WINDOW_MAX or wider > SEARCH_WINDOW_MAX:
+                break
+            width = wider
+        matching = list(rows.order_by().values_list("pk", flat=True)[: SEARCH_IDS + 1])
+        if len(matching) <= SEARCH_IDS:
+            rows = others.filter(pk__in=matching)
     return conversation_page(rows, offset=offset, size=size)
 
 

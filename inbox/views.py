@@ -226,11 +226,13 @@ def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[st
     thread = selectors.thread_read(
         conversation=conversation, before=parse_id(request.GET.get("before"))
     )
+    bubbles = display.bubbles(thread.items, display=_display(request))
     return {
         "conversation": conversation,
         "contact_name": display.contact_name(conversation.contact),
         "thread": thread,
-        "bubbles": display.bubbles(thread.items, display=_display(request)),
+        "bubbles": bubbles,
+        "reply_choices": display.reply_choices(bubbles),
         "bubble_words": display.bubble_words(),
         "tags_of": _tags_of(conversation),
         "window": window_state(conversation),

@@ -9,7 +9,10 @@ small):
 
 - :class:`AddIndexConcurrently`: use it instead of ``migrations.AddIndex`` on an
   existing table (a table created in the same migration is empty: ``AddIndex`` is fine);
-- :class:`RemoveIndexConcurrently`: instead of ``migrations.RemoveIndex``.
+- :class:`RemoveIndexConcurrently`: instead of ``migrations.RemoveIndex``;
+- :func:`index_create_postgres` / :func:`index_drop_postgres`, from ``RunPython``: an
+  index no model state describes (over an expression, or of a kind only PostgreSQL has),
+  built and dropped CONCURRENTLY on PostgreSQL and not at all elsewhere.
 
 PostgreSQL refuses ``CONCURRENTLY`` inside a transaction, so a migration using them sets
 ``atomic = False``; they refuse to run in an atomic migration on every database, so the
@@ -37,12 +40,10 @@ def _concurrent(schema_editor: BaseDatabaseSchemaEditor) -> bool:
     return schema_editor.connection.vendor == "postgresql"
 
 
-def _ensure_not_in_transaction(
-    operation: migrations.operations.base.Operation, schema_editor: BaseDatabaseSchemaEditor
-) -> None:
+def _ensure_not_in_transaction(what: str, schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.in_atomic_block:
         raise NotSupportedError(
-            f"{type(operation).__name__} cannot run inside a transaction: set atomic = False "
+            f"{what} cannot run inside a transaction: set atomic = False "
             "on the migration (PostgreSQL builds the index CONCURRENTLY)."
         )
 
@@ -72,7 +73,7 @@ class AddIndexConcurrently(postgres_operations.AddIndexConcurrently):
         from_state: ProjectState,
         to_state: ProjectState,
     ) -> None:
-        _ensure_not_in_transaction(self, schema_editor)
+        _ensure_not_in_transaction(type(self).__name__, schema_editor)
         if not _concurrent(schema_editor):
             migrations.AddIndex.database_forwards(
                 self, app_label, schema_editor, from_state, to_state
@@ -90,7 +91,7 @@ class AddIndexConcurrently(postgres_operations.AddIndexConcurrently):
         from_state: ProjectState,
         to_state: ProjectState,
     ) -> None:
-        _ensure_not_in_transaction(self, schema_editor)
+        _ensure_not_in_transaction(type(self).__name__, schema_editor)
         if not _concurrent(schema_editor):
             migrations.AddIndex.database_backwards(
                 self, app_label, schema_editor, from_state, to_state
@@ -112,7 +113,7 @@ class RemoveIndexConcurrently(postgres_operations.RemoveIndexConcurrently):
         from_state: ProjectState,
         to_state: ProjectState,
     ) -> None:
-        _ensure_not_in_transaction(self, schema_editor)
+        _ensure_not_in_transaction(type(self).__name__, schema_editor)
         if not _concurrent(schema_editor):
             migrations.RemoveIndex.database_forwards(
                 self, app_label, schema_editor, from_state, to_state
@@ -127,7 +128,7 @@ class RemoveIndexConcurrently(postgres_operations.RemoveIndexConcurrently):
         from_state: ProjectState,
         to_state: ProjectState,
     ) -> None:
-        _ensure_not_in_transaction(self, schema_editor)
+        _ensure_not_in_transaction(type(self).__name__, schema_editor)
         if not _concurrent(schema_editor):
             migrations.RemoveIndex.database_backwards(
                 self, app_label, schema_editor, from_state, to_state
@@ -141,4 +142,32 @@ class RemoveIndexConcurrently(postgres_operations.RemoveIndexConcurrently):
         return f"Remove index {self.name} from {self.model_name} (concurrently on PostgreSQL)"
 
 
-__all__ = ["AddIndexConcurrently", "RemoveIndexConcurrently"]
+def index_create_postgres(
+    schema_editor: BaseDatabaseSchemaEditor, name: str, table: str, using: str
+) -> None:
+    """``CREATE INDEX CONCURRENTLY name ON table USING …`` on PostgreSQL (``using``: the
+    method and what it indexes, ``gin ((expression))``); nothing on other databases."""
+    if not _concurrent(schema_editor):
+        return
+    _ensure_not_in_transaction("index_create_postgres", schema_editor)
+    _drop_invalid_leftover(schema_editor, name)
+    schema_editor.execute(
+        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {schema_editor.quote_name(name)} "
+        f"ON {schema_editor.quote_name(table)} USING {using}"
+    )
+
+
+def index_drop_postgres(schema_editor: BaseDatabaseSchemaEditor, name: str) -> None:
+    """``DROP INDEX CONCURRENTLY`` of an index ``index_create_postgres`` built."""
+    if not _concurrent(schema_editor):
+        return
+    _ensure_not_in_transaction("index_drop_postgres", schema_editor)
+    schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(name)}")
+
+
+__all__ = [
+    "AddIndexConcurrently",
+    "RemoveIndexConcurrently",
+    "index_create_postgres",
+    "index_drop_postgres",
+]

@@ -15,7 +15,11 @@ from typing import Any
 
 from django.db import migrations, models
 
-from waba_portal.migration_ops import AddIndexConcurrently
+from waba_portal.migration_ops import (
+    AddIndexConcurrently,
+    index_create_postgres,
+    index_drop_postgres,
+)
 
 SEARCH_INDEXES = {
     "inbox_message_text_search": (
@@ -30,34 +34,14 @@ SEARCH_INDEXES = {
 }
 
 
-def _postgres(schema_editor: Any) -> bool:
-    return bool(schema_editor.connection.vendor == "postgresql")
-
-
 def search_indexes_create(apps: Any, schema_editor: Any) -> None:
-    if not _postgres(schema_editor):
-        return
     for name, (table, expression) in SEARCH_INDEXES.items():
-        with schema_editor.connection.cursor() as cursor:
-            # A failed concurrent build leaves an invalid index behind: drop it first.
-            cursor.execute(
-                "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                "WHERE c.relname = %s AND NOT i.indisvalid",
-                [name],
-            )
-            if cursor.fetchone():
-                schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
-        schema_editor.execute(
-            f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON "{table}" '
-            f"USING gin (({expression}))"
-        )
+        index_create_postgres(schema_editor, name, table, f"gin (({expression}))")
 
 
 def search_indexes_drop(apps: Any, schema_editor: Any) -> None:
-    if not _postgres(schema_editor):
-        return
     for name in SEARCH_INDEXES:
-        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
+        index_drop_postgres(schema_editor, name)
 
 
 class Migration(migrations.Migration):

@@ -19,6 +19,7 @@ from accounts.services.audit import audit_record
 from inbox import phones
 from inbox.consent import KEYWORD_MAX_LENGTH, keyword_key, keywords_parse
 from inbox.models import ConsentChange, ConsentSource, ConsentState, Contact, InboxSettings
+from inbox.search_words import words_refresh
 from inbox.services.conversations import actor_label
 from waba_portal.errors import Conflict, Invalid
 
@@ -129,6 +130,8 @@ def contact_update(
         for field, value in changes.items():
             setattr(contact, field, value)
         contact.save(update_fields=[*changes, "updated_at"])
+        if "name" in changes:  # the old name no longer finds their conversations
+            words_refresh(contact.conversations.values_list("pk", flat=True))
         audit_record(
             actor=_user(actor),
             action="contact.changed",

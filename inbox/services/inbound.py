@@ -54,6 +54,7 @@ from inbox.models import (
     MessageStatusEvent,
     Queue,
 )
+from inbox.search_words import words_added
 from inbox.services import integrations
 from senders.models import PhoneNumber
 from waba_portal.graph import webhooks as wh
@@ -313,9 +314,13 @@ def _conversations_place(placed: list[_Placed]) -> None:
         p.conversation = open_ones.get((p.channel.pk, p.contact.pk))
 
 
+def _text(e: wh.InboundMessage) -> str:
+    """The message's text as stored: a reaction's is its emoji."""
+    return (e.reaction_emoji if e.type == "reaction" else e.text) or ""
+
+
 def _message_row(tenant: Any, e: wh.InboundMessage, placed: _Placed | None) -> Message:
     context = e.reaction_message_id if e.type == "reaction" else (e.context.id if e.context else "")
-    text = e.reaction_emoji if e.type == "reaction" else e.text
     return Message(
         tenant=tenant,
         conversation=placed.conversation if placed else None,
@@ -326,7 +331,7 @@ def _message_row(tenant: Any, e: wh.InboundMessage, placed: _Placed | None) -> M
         bsuid=e.user_id,
         contact_name=(e.contact_name or "")[:255],
         type=e.type[:32],
-        text=text or "",
+        text=_text(e),
         payload=e.raw,
         context_wamid=(context or "")[:160],
         status=MessageStatus.RECEIVED,
@@ -427,6 +432,10 @@ def _conversations_update(placed: list[_Placed]) -> None:
         )
         row.version = F("version") + 1  # type: ignore[assignment]
         row.changed_at = now
+        contact = items[0].contact
+        row.search_words = words_added(  # type: ignore[assignment]
+            [_text(p.event) for p in items], names=(contact.name, contact.profile_name)
+        ) or F("search_words")
         rows.append(row)
     Conversation.objects.bulk_update(
         rows,
@@ -439,6 +448,7 @@ def _conversations_update(placed: list[_Placed]) -> None:
             "queue",
             "version",
             "changed_at",
+            "search_words",
         ],
         batch_size=BATCH_SIZE,
     )

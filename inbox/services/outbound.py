@@ -52,6 +52,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership
 from accounts.tenancy import require_tenant
 from inbox.models import Conversation, Direction, Message, MessageStatus, MessageType, Queue
+from inbox.search_words import words_added
 from inbox.selectors import channel_role, channel_settings_of
 from inbox.services import integrations, outbound_media, pacing
 from inbox.services.conversations import actor_label, changed
@@ -204,6 +205,9 @@ def _store(
             "last_activity_at": now,
             **changed(now),
         }
+        words = words_added([text], names=(contact.name, contact.profile_name))
+        if words is not None:  # what a search finds the conversation by
+            values["search_words"] = words
         if (
             member is not None
             and row.assignee_id is None

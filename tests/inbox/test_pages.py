@@ -146,17 +146,22 @@ def test_search_finds_message_text_names_and_numbers(world: World, phone: PhoneN
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's full-text search")
 def test_the_search_expressions_are_the_gin_indexes(world: World, phone: PhoneNumber) -> None:
+    from django.contrib.postgres.search import SearchQuery
+
     from accounts.tenancy import unscoped
     from inbox import selectors
-    from inbox.models import Message
+    from inbox.models import Conversation
 
     thread(phone, texts=("Paket",))
+    words = SearchQuery("paket:*", search_type="raw", config="simple")
     plans = {}
     with unscoped(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         for name, rows in (
-            ("inbox_message_text_search", selectors.text_matches(Message.objects.all(), "paket:*")),
+            ("conversation_search_words", Conversation.objects.filter(search_words=words)),
             ("inbox_contact_name_search", selectors.name_matches(Contact.objects.all(), "ana:*")),
+            ("inbox_contact_phone_digits", Contact.objects.filter(selectors.number_q("1511234"))),
+            ("inbox_contact_mobile_digits", Contact.objects.filter(selectors.number_q("1511234"))),
         ):
             sql, params = rows.values("pk").query.sql_with_params()
             cursor.execute("EXPLAIN " + sql, params)

@@ -132,3 +132,41 @@ def test_stored_messages_join_threads_and_nothing_is_lost(
         assert Contact.objects.using(db).count() == 2
         assert Conversation.objects.using(db).count() == 2
         assert Conversation.objects.using(db).get(contact=erika).unread_count == 3
+
+
+WORDS = ("inbox", "0008_conversation_search_words")
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_the_conversations_get_the_words_of_their_contact_and_messages(
+    vendor: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.contrib.postgres.search import SearchQuery
+
+    module = importlib.import_module(f"inbox.migrations.{WORDS[1]}")
+    monkeypatch.setattr(module, "BATCH", 1)  # a batch per conversation
+    with scratch_database(vendor) as conn:
+        migrate(conn, *BEFORE)
+        _seed(conn)
+        migrate(conn, LATEST)
+        migrate(conn, WORDS)
+        db = conn.alias
+        Conversation = historical(conn, WORDS).get_model("inbox", "Conversation")
+        rows = Conversation.objects.using(db)
+        if vendor != "postgresql":  # the demo's SQLite keeps none: it searches with LIKE
+            assert set(rows.values_list("search_words", flat=True)) == {None}
+            return
+
+        def found(tsquery: str) -> set[str]:
+            query = SearchQuery(tsquery, search_type="raw", config="simple")
+            return set(rows.filter(search_words=query).values_list("contact__bsuid", flat=True))
+
+        assert found("bsuid") == {"DE.1"}  # a message's text ("erika-bsuid")
+        assert found("erika & m") == {"DE.1"}  # the profile name, "Erika M."
+        assert found("private") == {"US.2"}
+        assert found("unknown") == set()  # a message outside every thread ("unknown-number")
+
+        # Back to before it and forward again: the same words.
+        migrate(conn, LATEST)
+        migrate(conn, WORDS)
+        assert found("bsuid") == {"DE.1"}

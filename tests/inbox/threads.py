@@ -20,6 +20,7 @@ from inbox.models import (
     MessageStatus,
     Queue,
 )
+from inbox.search_words import words_refresh
 from senders.models import PhoneNumber
 
 _numbers = itertools.count(random.randrange(10**5) * 100)
@@ -82,6 +83,7 @@ def thread(
             conversation.last_message = rows[-1]
             conversation.last_message_at = rows[-1].meta_timestamp
             conversation.save(update_fields=["last_message", "last_message_at"])
+            words_refresh([conversation.pk])  # what the services add as they store messages
         for tag in tags:
             ConversationTag.objects.create(conversation=conversation, name=tag)
     return conversation
