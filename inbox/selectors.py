@@ -13,7 +13,7 @@ words: its contact's names and its messages' texts (``inbox.search_words``, a GI
 of conversations: migration 0008); digits also match contacts' numbers (trigram
 indexes, 0008). One condition on the list's own query, with the filters; a page is
 looked for among the newest conversations first (``conversation_list_page``). SQLite,
-the local demo, matches with ``LIKE`` instead.
+the local demo, matches each word with ``LIKE`` instead.
 """
 
 from __future__ import annotations
@@ -268,14 +268,17 @@ def search_condition(text: str) -> Q | None:
         if digits:
             condition |= Q(contact_id__in=_contacts_numbered(digits))
         return condition
-    like_text = Message.objects.filter(text__icontains=text, conversation__isnull=False).values(
-        "conversation_id"
-    )
-    condition = (
-        Q(pk__in=like_text)
-        | Q(contact__name__icontains=text)
-        | Q(contact__profile_name__icontains=text)
-    )
+    # SQLite: every word in a message of the conversation or in the contact's names.
+    condition = Q()
+    for word in re.findall(r"\w+", text)[:SEARCH_MAX_WORDS]:
+        texts = Message.objects.filter(text__icontains=word, conversation__isnull=False)
+        condition &= (
+            Q(pk__in=texts.values("conversation_id"))
+            | Q(contact__name__icontains=word)
+            | Q(contact__profile_name__icontains=word)
+        )
+    if not condition:
+        condition = Q(pk__in=[])  # nothing but punctuation: nothing matches
     if digits:
         # The numbers of the workspace's contacts looked at once (a subquery), not on
         # each conversation's joined contact row.
