@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -104,3 +106,22 @@ def test_local_defaults_need_no_server(tmp_path: Path) -> None:
     second = run_manage("shell", "-v", "0", "-c", key_code, env=env).stdout.strip()
     assert first == second == (tmp_path / "secret_key").read_text().strip()
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.django_db
+def test_postgresql_connections_run_without_jit_unless_asked() -> None:
+    """The pages' short queries pay for JIT compiling and gain nothing: it is off on the
+    app's connections; DB_JIT=1 leaves it to the server."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's JIT")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+    code = "from django.conf import settings as s; print(s.DATABASES['default']['OPTIONS'])"
+    env = {"DEBUG": "1", "DATABASE_URL": "postgres://u@127.0.0.1:5432/x"}
+    assert "jit=off" in run_manage("shell", "-v", "0", "-c", code, env=env).stdout
+    asked = run_manage("shell", "-v", "0", "-c", code, env={**env, "DB_JIT": "1"})
+    assert asked.returncode == 0, asked.stderr
+    assert "jit" not in asked.stdout

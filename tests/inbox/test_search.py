@@ -40,15 +40,20 @@ def phone(world: World) -> PhoneNumber:
     return PhoneNumberFactory(waba__tenant=world.tenant, display_phone_number="+1 555-0100")
 
 
-@pytest.fixture(params=["listed", "subquery", "narrow"])
+@pytest.fixture(params=["listed", "subquery", "narrow", "no ids"])
 def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """``listed``: the contacts found by name or number passed on as ids, and the first
-    window holds every row; ``subquery``: as if too many contacts matched for a list;
-    ``narrow``: a window of 2, so that most pages come from the whole list."""
+    """``listed``: the contacts found by number passed on as ids, and the first window
+    holds every row; ``subquery``: as if too many contacts matched for a list;
+    ``narrow``: a window of 2 (widened up to 8), so that most pages come from the ids of
+    the matches; ``no ids``: as ``narrow``, with more matches than ids are read, so the
+    page comes from the plain query."""
     if request.param == "subquery":
         monkeypatch.setattr(selectors, "SEARCH_CONTACTS_LISTED", 0)
-    if request.param == "narrow":
+    if request.param in ("narrow", "no ids"):
         monkeypatch.setattr(selectors, "SEARCH_WINDOW", 2)
+        monkeypatch.setattr(selectors, "SEARCH_WINDOW_MAX", 8)
+    if request.param == "no ids":
+        monkeypatch.setattr(selectors, "SEARCH_IDS", 0)
     yield request.param
 
 
