@@ -229,7 +229,12 @@ def test_a_change_approved_by_the_webhook_needs_a_new_registration(
         note
     )
     assert "Register the number again within 14 days" in notification_body(note)
-    assert {m.to[0] for m in mail.outbox} >= {"owner@acme.test", "admin@acme.test"}
+    # The mails leave after the notice, one per recipient: wait for both.
+    wait_for(
+        lambda: {m.to[0] for m in mail.outbox} >= {"owner@acme.test", "admin@acme.test"},
+        timeout=10,
+        message=str([m.to for m in mail.outbox]),
+    )
     page = client.get(name_url(c)).content.decode()
     assert 'data-state="approved"' in page and 'id="register-again"' in page
 
