@@ -88,3 +88,72 @@ def test_an_agent_sends_a_photo_and_sees_it_with_its_tick_without_a_reload(
         assert media.file.read() == data
     shoot(page, SHOTS, "media-sent")
     page.goto("about:blank")  # no poll of the inbox may land in the flush after the test
+
+
+# The thread again, as a poll brings it when it changed: without `since` it is rendered.
+SWAP_THREAD = """() => {
+  window.__form = document.getElementById(arguments[0] || "media-form");
+  const url = document.getElementById("thread").getAttribute("hx-get").split("?")[0];
+  return htmx.ajax("GET", url, {target: "#thread", swap: "outerHTML"});
+}"""
+
+
+@pytest.mark.parametrize(
+    "form,field,send",
+    [("media-form", "#media-caption", "#media-send"), ("reply-form", "#reply-text", "#reply-send")],
+)
+def test_a_poll_that_swaps_the_thread_while_a_send_is_on_its_way_still_empties_the_composer(
+    live_server,
+    page,
+    world: World,
+    mock_meta,
+    connect_waba: ConnectWaba,
+    settings: Any,
+    tmp_path: Path,
+    form: str,
+    field: str,
+    send: str,
+) -> None:  # type: ignore[no-untyped-def]
+    """The composer is in the thread; a poll swaps the thread (and so detaches the form
+    that sent) before the send is answered. The kept fields are emptied all the same, so
+    a second click does not send the same thing twice."""
+    settings.MEDIA_ROOT = tmp_path
+    channel = connect_waba(world.tenant, name="Acme Support")
+    mock_meta.set_webhook_url(live_server.url + "/webhooks/meta/")
+    mock_meta.inbound(
+        phone_number_id=channel.phone_number_id,
+        name="Erika Muster",
+        type="text",
+        text={"body": "Können Sie mir ein Foto schicken?"},
+        **{"from": "4915112345678"},
+    )
+    sign_in(page, live_server, world.agent.user)
+    page.goto(live_server.url + "/t/acme/inbox/")
+    page.locator(".conversation-name", has_text="Erika Muster").click(timeout=20_000)
+    page.locator(f"#{form}").wait_for()
+    if form == "media-form":
+        page.set_input_files(
+            "#media-file",
+            files=[{"name": "paket.jpg", "mimeType": "image/jpeg", "buffer": photo()}],
+        )
+    page.fill(field, "Unterwegs zu Ihnen")
+
+    swapped: list[bool] = []
+
+    def swap_first(route: Any) -> None:
+        # The send waits here until the poll's swap has detached the form that sent it.
+        page.evaluate(SWAP_THREAD.replace("arguments[0]", repr(form)))
+        swapped.append(page.evaluate("!document.body.contains(window.__form)"))
+        route.continue_()
+
+    page.route(lambda url: url.endswith(("/media/", "/reply/")), swap_first)
+    page.click(send)
+    page.locator(".bubble-out", has_text="Unterwegs zu Ihnen").wait_for(timeout=20_000)
+    assert swapped == [True]
+    page.wait_for_function(f"() => document.querySelector({field!r}).value === ''", timeout=10_000)
+    if form == "media-form":
+        assert page.evaluate("document.getElementById('media-file').files.length") == 0
+        assert page.inner_text("#media-chosen") == ""
+    with tenant_scope(world.tenant):
+        assert Message.objects.filter(direction=Direction.OUTBOUND).count() == 1
+    page.goto("about:blank")

@@ -3,9 +3,9 @@
  *   [data-media-input]   the file input: once a file is chosen, #media-chosen says its
  *                        name, kind (the words come from its data-kind-* attributes)
  *                        and size; the server decides the kind from the bytes again.
- *   [data-media-form]    once the file is accepted, the input, the caption and the
- *                        line are emptied for the next one (they are kept across the
- *                        thread's polls with hx-preserve).
+ *   [data-media-form]    once the file is accepted ("composer:sent", from portal.js),
+ *                        the input, the caption and the line are emptied for the next
+ *                        one (they are kept across the thread's polls with hx-preserve).
  * Loaded once with the inbox page (inbox/inbox.html); listeners are delegated, so the
  * composer may be swapped in and out.
  */
@@ -53,11 +53,10 @@
     if (input && input.matches && input.matches("[data-media-input]")) show(input);
   });
 
-  document.addEventListener("htmx:afterRequest", function (event) {
-    var detail = event.detail;
-    var form = detail && ((detail.requestConfig && detail.requestConfig.elt) || detail.elt);
+  // Dispatched by portal.js once a composer form's reply was accepted.
+  document.addEventListener("composer:sent", function (event) {
+    var form = event.detail && event.detail.form;
     if (!form || !form.matches || !form.matches("[data-media-form]")) return;
-    if (!detail.successful) return;
     var input = document.getElementById("media-file");
     if (input) input.value = "";
     var caption = document.getElementById("media-caption");

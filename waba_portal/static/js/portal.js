@@ -269,21 +269,35 @@
  * Inbox replies (I2):
  *   [data-composer-form]   the reply composer's forms. Their text and template values
  *                          are kept across the thread's polls (hx-preserve); once a
- *                          reply is accepted they are emptied for the next one.
+ *                          reply is accepted they are emptied for the next one, and
+ *                          "composer:sent" is dispatched on the document (detail.form:
+ *                          the form that was sent) for the other parts to empty theirs.
+ * The forms live in the thread, which a poll may swap while a reply is on its way: the
+ * form that sent it is then detached and htmx's afterRequest never reaches the document.
+ * So the answer is watched on the request itself, and the kept fields are found by id
+ * wherever the swap moved them.
  */
 (function () {
   "use strict";
 
-  document.addEventListener("htmx:afterRequest", function (event) {
-    var detail = event.detail;
-    var form = detail && ((detail.requestConfig && detail.requestConfig.elt) || detail.elt);
-    if (!form || !form.matches || !form.matches("[data-composer-form]")) return;
-    if (!detail.successful) return;
+  function sent(form) {
     var text = document.getElementById("reply-text");
     if (text) text.value = "";
     var choice = document.getElementById("template-choice");
     if (choice) choice.value = "";
     var fields = document.getElementById("template-fields");
     if (fields) fields.innerHTML = "";
+    document.dispatchEvent(new CustomEvent("composer:sent", { detail: { form: form } }));
+  }
+
+  document.addEventListener("htmx:beforeSend", function (event) {
+    var detail = event.detail;
+    var form = detail && ((detail.requestConfig && detail.requestConfig.elt) || detail.elt);
+    if (!form || !form.matches || !form.matches("[data-composer-form]") || !detail.xhr) return;
+    var xhr = detail.xhr;
+    // htmx's own onload (the swap) was set before this event, so it runs first.
+    xhr.addEventListener("load", function () {
+      if (xhr.status >= 200 && xhr.status < 300) sent(form);
+    });
   });
 })();
