@@ -9,9 +9,12 @@ start``) stops every process as soon as one exits, so without it one crashed pro
 whole demo down with it; docker-compose does the same job with its restart policy.
 
 - The command runs in its own process group. SIGTERM, SIGINT, SIGHUP and SIGQUIT are
-  passed on to that group (so gunicorn and Celery shut down warmly and take their
-  children along); once it exits, so does this script, with its status. If it has not
-  exited ``--stop-timeout`` seconds later, the group is killed.
+  passed on to the command itself, not to its whole group: gunicorn and Celery then
+  shut down warmly, letting their workers finish the request or the task at hand
+  (a Celery pool child that gets SIGTERM dies at once, its task cut off). Once the
+  command exits, so does this script, with its status; whatever it left of its group
+  is sent SIGTERM. If it has not exited ``--stop-timeout`` seconds later, the group is
+  killed.
 - When the command exits without being asked to, the exit is logged (to stderr, one
   line) and the command started again after a pause: ``--backoff`` seconds, doubled
   after each exit that came less than ``--healthy`` seconds after its start, at most
@@ -77,11 +80,15 @@ class Supervisor:
     def on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self.stop_signal is None:
             self.stop_signal = signum
-        self.signal_child(signum)
-
-    def signal_child(self, signum: int) -> None:
         if self.child is not None and self.child.poll() is None:
             with contextlib.suppress(ProcessLookupError):
+                os.kill(self.child.pid, signum)
+
+    def signal_group(self, signum: int) -> None:
+        """``signum`` to the command's process group: what is left of it, once the
+        command has exited (its group id is its pid, ``start_new_session``)."""
+        if self.child is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.child.pid, signum)
 
     def start(self) -> subprocess.Popen[bytes] | None:
@@ -102,14 +109,17 @@ class Supervisor:
         deadline: float | None = None
         while True:
             try:
-                return self.child.wait(timeout=0.5)
+                status = self.child.wait(timeout=0.5)
             except subprocess.TimeoutExpired:
                 pass
+            else:
+                self.signal_group(signal.SIGTERM)  # children it left behind
+                return status
             if self.stop_signal is not None:
                 deadline = deadline or time.monotonic() + self.args.stop_timeout
                 if time.monotonic() > deadline:
                     self.log(f"still running {self.args.stop_timeout:g} s after the stop; killed")
-                    self.signal_child(signal.SIGKILL)
+                    self.signal_group(signal.SIGKILL)
                     deadline = float("inf")
 
     def pause(self, seconds: float) -> None:

@@ -136,6 +136,64 @@ def test_the_supervisor_passes_a_stop_on_and_leaves_nothing_behind(tmp_path: Pat
         os.kill(second, 0)
 
 
+def _wait_for(path: Path, timeout: float = 10) -> str:
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and path.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return path.read_text().strip()
+
+
+def _gone(pid: int, timeout: float = 5) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_stop_reaches_the_command_only_which_stops_its_children_itself(
+    tmp_path: Path,
+) -> None:
+    """As Celery's warm shutdown: the worker is told, lets its pool child finish, then
+    ends it. The child never gets the stop from the supervisor (a Celery pool child
+    that does dies at once, with its task)."""
+    told, child_pid = tmp_path / "child-told", tmp_path / "child.pid"
+    child = (
+        "import signal, sys, time\n"
+        f"signal.signal(signal.SIGTERM, lambda *a: (open({str(told)!r}, 'w').write('x'), "
+        "sys.exit(0)))\n"
+        "time.sleep(300)\n"
+    )
+    leader = (
+        f"{shlex.quote(sys.executable)} -c {shlex.quote(child)} & "
+        f"echo $! > {child_pid}; "
+        "trap 'kill -KILL \"$(cat " + str(child_pid) + ")\"; exit 0' TERM; "
+        "while true; do sleep 0.1; done"
+    )
+    sup = _supervise(tmp_path, "sh", "-c", leader, stop_timeout="5")
+    pid = int(_wait_for(child_pid))
+    time.sleep(0.3)  # the child's handler is in place
+    sup.send_signal(signal.SIGTERM)
+    sup.communicate(timeout=15)
+    assert sup.returncode == 0  # the command's own status
+    assert _gone(pid)
+    assert not told.exists()
+
+
+def test_what_the_command_leaves_of_its_group_is_stopped_with_it(tmp_path: Path) -> None:
+    child_pid = tmp_path / "child.pid"
+    # sh dies of the SIGTERM at once and leaves its sleep running: the supervisor ends it.
+    sup = _supervise(tmp_path, "sh", "-c", f"sleep 300 & echo $! > {child_pid}; wait")
+    pid = int(_wait_for(child_pid))
+    sup.send_signal(signal.SIGTERM)
+    sup.communicate(timeout=15)
+    assert sup.returncode == 128 + signal.SIGTERM
+    assert _gone(pid)
+
+
 def test_in_the_honcho_demo_one_crashing_process_does_not_stop_the_others(
     tmp_path: Path,
 ) -> None:
