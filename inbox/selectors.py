@@ -50,9 +50,11 @@ from inbox.models import (
 from inbox.search_words import SEARCH_CONFIG
 from senders.models import ChannelRole, ChannelSettings, PhoneNumber
 from senders.selectors import (
+    ChannelFacts,
+    channel_access_for,
     channel_access_table,
+    channel_facts,
     channel_for_phone,
-    channel_role_for,
     phone_channel_role,
     phones_visible_to,
 )
@@ -107,6 +109,14 @@ def _channel(phone: PhoneNumber) -> ChannelSettings:
     )
 
 
+def _facts(phone: PhoneNumber) -> ChannelFacts:
+    """What decides the roles on the number's channel, read once: a page that shows the
+    member's role and the members who may be assigned asks twice."""
+    return _remembered(  # type: ignore[no-any-return]
+        ("facts", phone.pk), lambda: channel_facts(_channel(phone))
+    )
+
+
 def _visible_phone_ids(membership: Any) -> list[int]:
     return _remembered(  # type: ignore[no-any-return]
         ("phones", id(membership)),
@@ -133,7 +143,7 @@ def channel_role(membership: Any, phone: PhoneNumber) -> ChannelRole | None:
         return phone_channel_role(membership, phone)
     return _remembered(  # type: ignore[no-any-return]
         ("role", id(membership), phone.pk),
-        lambda: channel_role_for(membership, _channel(phone)),
+        lambda: channel_access_for(membership, _channel(phone), facts=_facts(phone)).role,
     )
 
 
@@ -147,10 +157,12 @@ def conversations_visible(membership: Any) -> QuerySet[Conversation]:
 
 
 def conversation_access(*, membership: Any, conversation_pk: object) -> Conversation:
-    """A conversation the member may see, with its contact and channel; else NotFound."""
+    """A conversation the member may see, with its contact and channel; else NotFound.
+    (Not the channel's WABA: a wide row, with its token, that a page does not show; a
+    send that needs it reads it.)"""
     rows = (
         conversations_visible(membership)
-        .select_related("contact", "channel__waba", "assignee__user", "team")
+        .select_related("contact", "channel", "assignee__user", "team")
         .defer("search_words")
     )
     return get_or_not_found(rows, pk=conversation_pk)
@@ -592,7 +604,8 @@ def assignable_members(*, conversation: Conversation) -> list[Membership]:
     channel = _channel(conversation.channel)
     if channel.pk is None:  # no channel row yet: the defaults give every member access
         return list(Membership.objects.select_related("user").order_by("user__email"))
-    return [a.membership for a in channel_access_table(channel=channel) if a.role is not None]
+    table = channel_access_table(channel=channel, facts=_facts(conversation.channel))
+    return [a.membership for a in table if a.role is not None]
 
 
 def channel_settings_of(*, phone: PhoneNumber) -> ChannelSettings:

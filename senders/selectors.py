@@ -517,13 +517,53 @@ def _channel_access(
     return ChannelAccess(membership, None, ACCESS_NONE)
 
 
-def channel_access_for(membership: Membership, channel: ChannelSettings) -> ChannelAccess:
-    """``membership``'s role on ``channel`` and why (no access for another tenant's member)."""
+@dataclass(frozen=True)
+class ChannelFacts:
+    """What decides every member's role on one channel, read once (three queries): the
+    roles given on it, the teams it is open to, and each member's teams."""
+
+    own: dict[int, str]  # membership id -> role given on the channel
+    channel_team_ids: set[int]
+    teams_of: dict[int, set[int]]  # membership id -> their team ids
+    team_names: dict[int, str]
+
+
+def channel_facts(channel: ChannelSettings) -> ChannelFacts:
+    """``channel``'s facts (an unsaved channel, the defaults, has no roles or teams)."""
+    own: dict[int, str] = {}
+    channel_team_ids: set[int] = set()
+    if channel.pk is not None:
+        own = dict(channel.members.values_list("membership_id", "role"))
+        channel_team_ids = set(channel.teams.values_list("team_id", flat=True))
+    team_names: dict[int, str] = {}
+    teams_of: dict[int, set[int]] = {}
+    for membership_id, team_id, name in TeamMember.objects.values_list(
+        "membership_id", "team_id", "team__name"
+    ):
+        teams_of.setdefault(membership_id, set()).add(team_id)
+        team_names[team_id] = name
+    return ChannelFacts(own, channel_team_ids, teams_of, team_names)
+
+
+def channel_access_for(
+    membership: Membership, channel: ChannelSettings, *, facts: ChannelFacts | None = None
+) -> ChannelAccess:
+    """``membership``'s role on ``channel`` and why (no access for another tenant's
+    member). ``facts``: the channel's, already read (else only this member's are read)."""
     if membership.tenant_id != channel.tenant_id:
         return ChannelAccess(membership, None, ACCESS_NONE)
     if membership.pk is None:  # an API key, acting as an admin (accounts.api_auth)
         return _channel_access(
             membership, channel, own=None, team_ids=set(), channel_team_ids=set(), team_names={}
+        )
+    if facts is not None:
+        return _channel_access(
+            membership,
+            channel,
+            own=facts.own.get(membership.pk),
+            team_ids=facts.teams_of.get(membership.pk, set()),
+            channel_team_ids=facts.channel_team_ids,
+            team_names=facts.team_names,
         )
     own = None
     channel_team_ids: set[int] = set()
@@ -605,19 +645,15 @@ def phones_visible_to(membership: Membership) -> QuerySet[PhoneNumber]:
 
 
 def channel_access_table(
-    *, channel: ChannelSettings, members: Iterable[Membership] | None = None
+    *,
+    channel: ChannelSettings,
+    members: Iterable[Membership] | None = None,
+    facts: ChannelFacts | None = None,
 ) -> list[ChannelAccess]:
     """Every member of the workspace with their role on ``channel`` and why, by e-mail
-    (or the ``members`` given, in their order: a page of the API's list)."""
-    own = dict(channel.members.values_list("membership_id", "role"))
-    channel_team_ids = set(channel.teams.values_list("team_id", flat=True))
-    team_names: dict[int, str] = {}
-    teams_of: dict[int, set[int]] = {}
-    for membership_id, team_id, name in TeamMember.objects.values_list(
-        "membership_id", "team_id", "team__name"
-    ):
-        teams_of.setdefault(membership_id, set()).add(team_id)
-        team_names[team_id] = name
+    (or the ``members`` given, in their order: a page of the API's list). ``facts``: the
+    channel's, already read."""
+    facts = facts or channel_facts(channel)
     if members is None:
         members = (
             Membership.objects.filter(tenant_id=channel.tenant_id)
@@ -628,10 +664,10 @@ def channel_access_table(
         _channel_access(
             m,
             channel,
-            own=own.get(m.pk),
-            team_ids=teams_of.get(m.pk, set()),
-            channel_team_ids=channel_team_ids,
-            team_names=team_names,
+            own=facts.own.get(m.pk),
+            team_ids=facts.teams_of.get(m.pk, set()),
+            channel_team_ids=facts.channel_team_ids,
+            team_names=facts.team_names,
         )
         for m in members
     ]

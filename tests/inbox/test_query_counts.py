@@ -57,7 +57,7 @@ QUERIES = {
         "list": 13,
         "filtered": 13,
         "search": 14,
-        "thread": 30,
+        "thread": 27,
         "contacts": 6,
         "contact": 9,
         "api conversations": 6,

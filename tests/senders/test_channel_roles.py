@@ -76,6 +76,11 @@ def test_the_role_resolution_matrix(world: World, role: str, all_users: bool, wa
         assert selectors.can_reply(membership, channel) is (expected in (C, S))
         assert selectors.can_see_reports(membership, channel) is (expected == S)
         assert selectors.phone_channel_role(membership, phone) == expected
+        # The channel's facts read once (as a page that also lists the assignable does).
+        facts = selectors.channel_facts(channel)
+        assert selectors.channel_access_for(membership, channel, facts=facts) == (
+            selectors.channel_access_for(membership, channel)
+        )
         (row,) = [
             a
             for a in selectors.channel_access_table(channel=channel)
@@ -128,6 +133,9 @@ def test_a_number_without_its_channel_yet_counts_with_the_defaults(world: World)
         assert selectors.phone_channel_role(world.owner, phone) == S
         assert list(selectors.phones_visible_to(world.agent)) == [phone]
         assert set(selectors.phones_visible_to(world.admin)) == {phone, hidden}
+        unsaved = selectors.channel_for_phone(phone=phone)
+        facts = selectors.channel_facts(unsaved)
+        assert selectors.channel_access_for(world.agent, unsaved, facts=facts).role == C
         assert not ChannelSettings.objects.filter(phone_number=phone).exists()  # reads only
 
 
