@@ -615,9 +615,8 @@ def channels_visible_to(membership: Membership) -> QuerySet[ChannelSettings]:
         Q(all_users=True)
         | Q(pk__in=ChannelMember.objects.filter(membership=membership).values("channel_id"))
         | Q(pk__in=ChannelTeam.objects.filter(team_id__in=team_ids).values("channel_id"))
+        | Q(Exists(team_ids), all_teams=True)  # in a team: in the same query
     )
-    if team_ids.exists():
-        visible |= Q(all_teams=True)
     return channels.filter(visible)
 
 
