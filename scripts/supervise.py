@@ -22,7 +22,7 @@ whole demo down with it; docker-compose does the same job with its restart polic
   up: a process that keeps failing keeps saying so, every ``--backoff-max`` seconds.
 - On Linux the command is also told (SIGTERM) if this script dies without a word.
 - ``--pid-file`` receives the command's process id at each start (the fault benchmark
-  uses it to find whom to kill).
+  uses it to find whom to kill), written beside it and renamed into place.
 """
 
 from __future__ import annotations
@@ -98,8 +98,10 @@ class Supervisor:
         except OSError as exc:
             self.log(f"could not start {self.command[0]!r}: {exc}")
             return None
-        if self.args.pid_file:
-            self.args.pid_file.write_text(f"{child.pid}\n")
+        if self.args.pid_file:  # replaced whole: a reader never sees it half-written
+            part = self.args.pid_file.with_name(self.args.pid_file.name + ".part")
+            part.write_text(f"{child.pid}\n")
+            os.replace(part, self.args.pid_file)
         return child
 
     def wait_child(self) -> int:
