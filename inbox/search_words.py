@@ -13,8 +13,9 @@ A search then reads one GIN index of conversations (migration 0008) beside the l
 own filters and order, where matching messages would have to be read one by one for
 their conversations: a common word is in tens of thousands of them.
 
-A conversation keeps at most ``WORDS_MAX`` distinct words (a ``tsvector`` holds 1 MB);
-past that, new words are not added. No conversation written by people comes near.
+A conversation keeps at most ``WORDS_MAX`` distinct words in at most ``WORDS_BYTES`` (a
+``tsvector`` holds 1 MB, and PostgreSQL refuses a longer one): past that, new words are
+not added, and a refresh keeps the earliest. No conversation written by people comes near.
 SQLite, the local demo, keeps none: its search matches with ``LIKE``.
 """
 
@@ -30,27 +31,46 @@ from accounts.tenancy import require_tenant
 
 SEARCH_CONFIG = "simple"
 WORDS_MAX = 50_000
+WORDS_BYTES = 1_000_000  # of the words a refresh keeps, each with its 4-byte entry
+# Words are added while the conversation's are under this (its words as text and a byte
+# each, about their size in a tsvector), which leaves room for a large batch's new ones.
+WORDS_BYTES_ADDING = 800_000
 
 _ADDED = (
-    f"CASE WHEN length(COALESCE(search_words, ''::tsvector)) >= {WORDS_MAX} THEN search_words "
+    f"CASE WHEN length(COALESCE(search_words, ''::tsvector)) >= {WORDS_MAX} "
+    f"OR octet_length(search_words::text) + length(search_words) >= {WORDS_BYTES_ADDING} "
+    "THEN search_words "
     f"ELSE strip(COALESCE(search_words, ''::tsvector) "
     f"|| to_tsvector('{SEARCH_CONFIG}'::regconfig, %s)) END"
 )
 
-# The words of each conversation worked out again: its contact's names and every text
-# of its messages (the configuration: SEARCH_CONFIG). The caller adds what to refresh.
-REFRESH_SQL = """
+# The words of each conversation worked out again: its contact's names and the distinct
+# words of its messages' texts, the earliest first, as many as fit ``WORDS_MAX`` and
+# ``WORDS_BYTES`` (the configuration: SEARCH_CONFIG). The caller adds what to refresh.
+REFRESH_SQL = f"""
 UPDATE inbox_conversation c SET search_words = strip(
     to_tsvector('simple'::regconfig, COALESCE(ct.name, '') || ' ' || COALESCE(ct.profile_name, ''))
     || COALESCE((
-        SELECT to_tsvector('simple'::regconfig, string_agg(m.text, ' '))
-        FROM inbox_message m
-        WHERE m.conversation_id = c.id AND m.text <> ''
+        SELECT array_to_tsvector(array_agg(kept.lexeme))
+        FROM (
+            SELECT found.lexeme,
+                   sum(octet_length(found.lexeme) + 4) OVER earliest AS upto,
+                   row_number() OVER earliest AS n
+            FROM (
+                SELECT word.lexeme, min(m.id) AS first_id
+                FROM inbox_message m
+                CROSS JOIN LATERAL unnest(to_tsvector('simple'::regconfig, m.text)) word
+                WHERE m.conversation_id = c.id AND m.text <> ''
+                GROUP BY word.lexeme
+            ) found
+            WINDOW earliest AS (ORDER BY found.first_id, found.lexeme)
+        ) kept
+        WHERE kept.upto <= {WORDS_BYTES} AND kept.n <= {WORDS_MAX}
     ), ''::tsvector)
 )
 FROM inbox_contact ct
 WHERE ct.id = c.contact_id
-"""
+"""  # noqa: S608 (only this module's constants are put in)
 
 
 def words_added(texts: Iterable[str], *, names: Iterable[str] = ()) -> RawSQL | None:

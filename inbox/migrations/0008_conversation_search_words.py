@@ -1,8 +1,9 @@
 """The words each conversation is found by, and the numbers' trigram indexes (PostgreSQL).
 
 - ``Conversation.search_words`` (``inbox.search_words``): the lexemes of its contact's
-  names and its messages' texts, filled here from the rows already stored, in batches
-  of conversations, then a GIN index over it. A search reads that index beside the
+  names and its messages' distinct words (the earliest first, at most 50,000 in about
+  1 MB: a ``tsvector`` holds no more), filled here from the rows already stored, in
+  batches of conversations, then a GIN index over it. A search reads that index beside the
   list's own filters, so the message text index of 0007 is no longer read: it is
   dropped (one index less to write on every webhook). 0007's index of contacts' names
   stays, for the contacts page's search.
@@ -43,9 +44,21 @@ WORDS = """
 UPDATE inbox_conversation c SET search_words = strip(
     to_tsvector('simple'::regconfig, COALESCE(ct.name, '') || ' ' || COALESCE(ct.profile_name, ''))
     || COALESCE((
-        SELECT to_tsvector('simple'::regconfig, string_agg(m.text, ' '))
-        FROM inbox_message m
-        WHERE m.conversation_id = c.id AND m.text <> ''
+        SELECT array_to_tsvector(array_agg(kept.lexeme))
+        FROM (
+            SELECT found.lexeme,
+                   sum(octet_length(found.lexeme) + 4) OVER earliest AS upto,
+                   row_number() OVER earliest AS n
+            FROM (
+                SELECT word.lexeme, min(m.id) AS first_id
+                FROM inbox_message m
+                CROSS JOIN LATERAL unnest(to_tsvector('simple'::regconfig, m.text)) word
+                WHERE m.conversation_id = c.id AND m.text <> ''
+                GROUP BY word.lexeme
+            ) found
+            WINDOW earliest AS (ORDER BY found.first_id, found.lexeme)
+        ) kept
+        WHERE kept.upto <= 1000000 AND kept.n <= 50000
     ), ''::tsvector)
 )
 FROM inbox_contact ct

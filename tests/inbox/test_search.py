@@ -271,3 +271,59 @@ def test_a_renamed_contact_is_found_by_the_new_name_only(
         contacts.contact_update(actor=world.owner, contact=contact, name="Erika")
     assert listed(c, "?q=schmidt") == []
     assert listed(c, "?q=erika") == ["Erika"]
+
+
+def _many_words(count: int, *, start: int = 0) -> str:
+    """``count`` distinct words of 12 letters."""
+    return " ".join(f"wort{i:08d}" for i in range(start, start + count))
+
+
+@pytest.mark.skipif(not POSTGRES, reason="PostgreSQL's search words")
+def test_a_conversation_of_more_words_than_a_tsvector_holds_can_still_be_renamed(
+    world: World, phone: PhoneNumber
+) -> None:
+    """Its texts hold about 1.6 MB of distinct words (PostgreSQL refuses a tsvector over
+    1 MB): the refresh keeps the earliest that fit, and renaming the contact works."""
+    texts = tuple(_many_words(1_000, start=i * 1_000) for i in range(120))
+    row = thread(phone, name="Erika Muster", texts=texts)
+    c = client_of(world.owner)
+    with tenant_scope(world.tenant):
+        contact = Contact.objects.get(pk=row.contact_id)
+        contacts.contact_update(actor=world.owner, contact=contact, name="Frau Schmidt")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT length(search_words), octet_length(search_words::text)"
+                " FROM inbox_conversation WHERE id = %s",
+                [row.pk],
+            )
+            words, size = cursor.fetchone()
+    assert 60_000 > words > 40_000  # WORDS_MAX and the names, or fewer by bytes
+    assert size < 1_000_000
+    assert listed(c, "?q=schmidt") == ["Frau Schmidt"]
+    assert listed(c, "?q=wort00000000") == ["Frau Schmidt"]  # the earliest words stay
+    assert listed(c, "?q=wort00119999") == []  # the last ones did not fit
+
+
+@pytest.mark.skipif(not POSTGRES, reason="PostgreSQL's search words")
+def test_a_message_to_a_conversation_whose_words_are_full_is_stored_without_its_words(
+    world: World, phone: PhoneNumber
+) -> None:
+    """Words are added while they fit: a conversation near the 1 MB a tsvector holds
+    takes new messages, and their new words are not added (``||`` of tsvectors does not
+    check the size, and a tsvector's word offsets end at 1 MB)."""
+    row = thread(phone, name="Erika", texts=("Hallo",))
+    with tenant_scope(world.tenant), connection.cursor() as cursor:
+        # 43,600 words of 20 letters: under WORDS_MAX, 8 bytes short of what a tsvector holds.
+        cursor.execute(
+            "UPDATE inbox_conversation SET search_words = strip(to_tsvector('simple',"
+            " (SELECT string_agg('langeswort' || lpad(g::text, 10, '0'), ' ')"
+            " FROM generate_series(1, 43600) g))) WHERE id = %s",
+            [row.pk],
+        )
+        conversation = Conversation.objects.get(pk=row.pk)
+        outbound.reply_text(actor=world.owner, conversation=conversation, text=_many_words(300))
+        cursor.execute(
+            "SELECT length(search_words) FROM inbox_conversation WHERE id = %s", [row.pk]
+        )
+        assert cursor.fetchone()[0] == 43_600
+        assert conversation.messages.filter(text__startswith="wort00000000").exists()
