@@ -23,6 +23,7 @@ from accounts.models import Membership
 from accounts.tenancy import tenant_scope
 from inbox import selectors
 from inbox.models import Contact, Conversation, Queue
+from inbox.search_words import WORDS_BYTES, WORDS_MAX
 from inbox.services import contacts, outbound
 from senders.models import ChannelMember, ChannelRole, ChannelSettings, PhoneNumber
 from tests.factories import PhoneNumberFactory, World, team
@@ -273,35 +274,44 @@ def test_a_renamed_contact_is_found_by_the_new_name_only(
     assert listed(c, "?q=erika") == ["Erika"]
 
 
-def _many_words(count: int, *, start: int = 0) -> str:
-    """``count`` distinct words of 12 letters."""
-    return " ".join(f"wort{i:08d}" for i in range(start, start + count))
+def _many_words(count: int, *, start: int = 0, pad: int = 0) -> str:
+    """``count`` distinct words of 12 letters (and ``pad`` more)."""
+    return " ".join(f"wort{'x' * pad}{i:08d}" for i in range(start, start + count))
 
 
 @pytest.mark.skipif(not POSTGRES, reason="PostgreSQL's search words")
+@pytest.mark.parametrize(
+    ("pad", "texts", "kept"),
+    [
+        (0, 120, WORDS_MAX),  # 120,000 words of 12 letters, 1.6 MB: the number binds
+        (28, 30, WORDS_BYTES // (40 + 4)),  # 30,000 of 40, 1.3 MB: the bytes bind
+    ],
+    ids=["words", "bytes"],
+)
 def test_a_conversation_of_more_words_than_a_tsvector_holds_can_still_be_renamed(
-    world: World, phone: PhoneNumber
+    world: World, phone: PhoneNumber, pad: int, texts: int, kept: int
 ) -> None:
-    """Its texts hold about 1.6 MB of distinct words (PostgreSQL refuses a tsvector over
-    1 MB): the refresh keeps the earliest that fit, and renaming the contact works."""
-    texts = tuple(_many_words(1_000, start=i * 1_000) for i in range(120))
-    row = thread(phone, name="Erika Muster", texts=texts)
+    """Its texts hold more distinct words than a tsvector takes (PostgreSQL refuses one
+    over 1 MB): the refresh keeps the earliest that fit, and renaming the contact works."""
+    row = thread(
+        phone,
+        name="Erika Muster",
+        texts=tuple(_many_words(1_000, start=i * 1_000, pad=pad) for i in range(texts)),
+    )
     c = client_of(world.owner)
     with tenant_scope(world.tenant):
         contact = Contact.objects.get(pk=row.contact_id)
         contacts.contact_update(actor=world.owner, contact=contact, name="Frau Schmidt")
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT length(search_words), octet_length(search_words::text)"
-                " FROM inbox_conversation WHERE id = %s",
-                [row.pk],
+                "SELECT length(search_words) FROM inbox_conversation WHERE id = %s", [row.pk]
             )
-            words, size = cursor.fetchone()
-    assert 60_000 > words > 40_000  # WORDS_MAX and the names, or fewer by bytes
-    assert size < 1_000_000
+            words = cursor.fetchone()[0]
+    assert words == kept + 4  # and frau, schmidt, erika, muster
     assert listed(c, "?q=schmidt") == ["Frau Schmidt"]
-    assert listed(c, "?q=wort00000000") == ["Frau Schmidt"]  # the earliest words stay
-    assert listed(c, "?q=wort00119999") == []  # the last ones did not fit
+    first, last = (f"wort{'x' * pad}{i:08d}" for i in (kept - 1, kept))
+    assert listed(c, f"?q={first}") == ["Frau Schmidt"]  # the earliest words stay
+    assert listed(c, f"?q={last}") == []  # the next one did not fit
 
 
 @pytest.mark.skipif(not POSTGRES, reason="PostgreSQL's search words")
