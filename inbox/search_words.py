@@ -49,7 +49,8 @@ _ADDED = (
 # ``WORDS_BYTES`` (the configuration: SEARCH_CONFIG). The caller adds what to refresh.
 REFRESH_SQL = f"""
 UPDATE inbox_conversation c SET search_words = strip(
-    to_tsvector('simple'::regconfig, COALESCE(ct.name, '') || ' ' || COALESCE(ct.profile_name, ''))
+    to_tsvector('{SEARCH_CONFIG}'::regconfig,
+                COALESCE(ct.name, '') || ' ' || COALESCE(ct.profile_name, ''))
     || COALESCE((
         SELECT array_to_tsvector(array_agg(kept.lexeme))
         FROM (
@@ -59,7 +60,7 @@ UPDATE inbox_conversation c SET search_words = strip(
             FROM (
                 SELECT word.lexeme, min(m.id) AS first_id
                 FROM inbox_message m
-                CROSS JOIN LATERAL unnest(to_tsvector('simple'::regconfig, m.text)) word
+                CROSS JOIN LATERAL unnest(to_tsvector('{SEARCH_CONFIG}'::regconfig, m.text)) word
                 WHERE m.conversation_id = c.id AND m.text <> ''
                 GROUP BY word.lexeme
             ) found

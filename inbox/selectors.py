@@ -373,8 +373,37 @@ def conversation_list_page(
     return conversation_page(rows, offset=offset, size=size)
 
 
+# What a row of the list shows (``display.list_rows``): the page reads these columns of
+# its seven tables, not the hundred or so of every column.
+LIST_ROW_FIELDS = (
+    "channel_id",
+    "contact_id",
+    "assignee_id",
+    "team_id",
+    "last_message_id",
+    "queue",
+    "unread_count",
+    "last_message_at",
+    "last_inbound_at",
+    "contact__name",
+    "contact__profile_name",
+    "contact__phone",
+    "contact__username",
+    "contact__bsuid",
+    "channel__display_phone_number",
+    "channel__phone_number_id",
+    "assignee__user__full_name",
+    "assignee__user__email",
+    "team__name",
+    "last_message__type",
+    "last_message__text",
+    "last_message__direction",
+)
+
+
 def _page_rows(rows: QuerySet[Conversation], offset: int, size: int) -> list[Conversation]:
-    return list(rows.prefetch_related(None)[offset : offset + size + 1])
+    rows = rows.prefetch_related(None).only(*LIST_ROW_FIELDS)
+    return list(rows[offset : offset + size + 1])
 
 
 def conversation_page(
@@ -574,7 +603,16 @@ def consent_history(*, contact: Contact, limit: int = 20) -> list[ConsentChange]
 def contact_conversations(
     *, contact: Contact, membership: Any, exclude: Conversation | None = None
 ) -> list[Conversation]:
-    rows = conversations_visible(membership).filter(contact=contact).select_related("channel")
+    """The contact's other conversations as the contact panel lists them: each one's
+    number, queue and last message time."""
+    rows = (
+        conversations_visible(membership)
+        .filter(contact=contact)
+        .select_related("channel")
+        .only(
+            "queue", "last_message_at", "channel__display_phone_number", "channel__phone_number_id"
+        )
+    )
     if exclude is not None:
         rows = rows.exclude(pk=exclude.pk)
     return list(rows.order_by("-last_message_at")[:20])

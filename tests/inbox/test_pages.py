@@ -126,6 +126,23 @@ def test_the_list_takes_the_same_queries_for_5_and_40_conversations(
     assert count() == few
 
 
+def test_the_inbox_pages_never_read_an_account_token(world: World, phone: PhoneNumber) -> None:
+    """The list, its filters and a thread name the numbers; the WhatsApp account's token
+    (read only by what sends) is not among the columns they read."""
+    conversation = thread(phone, name="Token free", texts=("hello",))
+    for who in (world.owner, world.agent):
+        c = client_of(who)
+        for url in (
+            "/t/acme/inbox/",
+            f"/t/acme/inbox/c/{conversation.pk}/",
+            "/t/acme/inbox/?q=hel",
+        ):
+            with CaptureQueriesContext(connection) as queries:
+                assert c.get(url).status_code == 200
+            assert queries.captured_queries
+            assert not [q["sql"] for q in queries.captured_queries if "access_token" in q["sql"]]
+
+
 # --- Search ---------------------------------------------------------------------------------
 
 
