@@ -36,13 +36,23 @@ WORDS_BYTES = 1_000_000  # of the words a refresh keeps, each with its 4-byte en
 # each, about their size in a tsvector), which leaves room for a large batch's new ones.
 WORDS_BYTES_ADDING = 800_000
 
-_ADDED = (
-    f"CASE WHEN length(COALESCE(search_words, ''::tsvector)) >= {WORDS_MAX} "
-    f"OR octet_length(search_words::text) + length(search_words) >= {WORDS_BYTES_ADDING} "
-    "THEN search_words "
-    f"ELSE strip(COALESCE(search_words, ''::tsvector) "
-    f"|| to_tsvector('{SEARCH_CONFIG}'::regconfig, %s)) END"
-)
+
+def words_added_sql(text: str) -> str:
+    """The value of ``search_words`` with the words of the SQL expression ``text`` added
+    (an UPDATE's), unless the conversation's are full."""
+    return (
+        f"CASE WHEN length(COALESCE(search_words, ''::tsvector)) >= {WORDS_MAX} "
+        f"OR octet_length(search_words::text) + length(search_words) >= {WORDS_BYTES_ADDING} "
+        "THEN search_words "
+        f"ELSE strip(COALESCE(search_words, ''::tsvector) "
+        f"|| to_tsvector('{SEARCH_CONFIG}'::regconfig, {text})) END"
+    )
+
+
+def words_text(texts: Iterable[str], *, names: Iterable[str] = ()) -> str:
+    """The text whose words are added: the messages' texts and the contact's names."""
+    return " ".join(t for t in (*texts, *names) if t)
+
 
 # The words of each conversation worked out again: its contact's names and the distinct
 # words of its messages' texts, the earliest first, as many as fit ``WORDS_MAX`` and
@@ -79,8 +89,8 @@ def words_added(texts: Iterable[str], *, names: Iterable[str] = ()) -> RawSQL | 
     added, as the value of an UPDATE of ``search_words``; ``None`` on SQLite."""
     if connection.vendor != "postgresql":
         return None
-    text = " ".join(t for t in (*texts, *names) if t)
-    return RawSQL(_ADDED, [text], output_field=SearchVectorField())  # noqa: S611 (text: a parameter)
+    text = words_text(texts, names=names)
+    return RawSQL(words_added_sql("%s"), [text], output_field=SearchVectorField())  # noqa: S611 (text: a parameter)
 
 
 def words_refresh(conversation_ids: Iterable[int]) -> None:

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import BigIntegerField, Case, F, Q, Value, When
-from django.db.models.functions import Coalesce, Greatest
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.tenancy import require_tenant
@@ -54,7 +54,7 @@ from inbox.models import (
     MessageStatusEvent,
     Queue,
 )
-from inbox.search_words import words_added
+from inbox.search_words import words_added_sql, words_text
 from inbox.services import integrations
 from senders.models import PhoneNumber
 from waba_portal.graph import webhooks as wh
@@ -405,53 +405,85 @@ def _consent_from_keywords(tenant: Any, placed: list[_Placed]) -> None:
         )
 
 
+# The batch's conversations moved in one statement, each by its own figures (a VALUES
+# list joined on the id): Django's bulk_update writes a CASE over every conversation for
+# every column, whose expressions cost seconds of Python for a batch of thousands. The
+# window and the last message only move forward, whatever order batches commit in.
+_CONVERSATIONS_MOVE = """
+WITH batch(id, inbound, at, message_id, words) AS (VALUES {rows})
+UPDATE inbox_conversation SET
+    unread_count = inbox_conversation.unread_count + batch.inbound,
+    last_inbound_at = {greatest}(COALESCE(inbox_conversation.last_inbound_at, batch.at), batch.at),
+    last_message_id = CASE
+        WHEN inbox_conversation.last_message_id IS NULL
+          OR inbox_conversation.last_message_at <= batch.at THEN batch.message_id
+        ELSE inbox_conversation.last_message_id END,
+    last_message_at = {greatest}(COALESCE(inbox_conversation.last_message_at, batch.at), batch.at),
+    last_activity_at = %s,
+    queue = CASE WHEN inbox_conversation.queue = %s THEN %s ELSE inbox_conversation.queue END,
+    version = inbox_conversation.version + 1,
+    changed_at = %s{words}
+FROM batch
+WHERE inbox_conversation.id = batch.id AND inbox_conversation.tenant_id = %s
+"""
+
+
+@dataclass(frozen=True)
+class _Move:
+    """What a batch's inbound messages do to one conversation."""
+
+    conversation_id: int
+    inbound: int  # messages: the unread count goes up by as many
+    at: datetime  # the newest one's time
+    message_id: int  # the newest one
+    words: str  # their texts and the contact's names, for the search (PostgreSQL)
+
+
 def _conversations_update(placed: list[_Placed]) -> None:
-    """Unread counts, times, last message, queue and change marks: one UPDATE."""
+    """Unread counts, times, last message, queue (Pending back to New), change marks and
+    search words of the batch's conversations: one UPDATE per ``BATCH_SIZE`` of them."""
     now = timezone.now()
     grouped: dict[int, list[_Placed]] = defaultdict(list)
     for p in placed:
         if p.conversation is not None and p.message_pk is not None:
             grouped[p.conversation.pk].append(p)
-    rows = []
-    for pk, items in grouped.items():
+    moves = []
+    for pk in sorted(grouped):  # in id order: concurrent batches lock rows in one order
+        items = grouped[pk]
         newest = max(items, key=lambda p: (p.event.timestamp or now, p.message_pk or 0))
-        when = newest.event.timestamp or now
-        row = Conversation(pk=pk)
-        row.unread_count = F("unread_count") + len(items)  # type: ignore[assignment]
-        row.last_inbound_at = Greatest(Coalesce(F("last_inbound_at"), Value(when)), Value(when))  # type: ignore[assignment]
-        row.last_message_id = Case(  # type: ignore[assignment]
-            When(last_message__isnull=True, then=Value(newest.message_pk)),
-            When(last_message_at__lte=when, then=Value(newest.message_pk)),
-            default=F("last_message_id"),
-            output_field=BigIntegerField(),
-        )
-        row.last_message_at = Greatest(F("last_message_at"), Value(when))  # type: ignore[assignment]
-        row.last_activity_at = now
-        row.queue = Case(  # type: ignore[assignment]
-            When(queue=Queue.PENDING, then=Value(Queue.NEW.value)), default=F("queue")
-        )
-        row.version = F("version") + 1  # type: ignore[assignment]
-        row.changed_at = now
         contact = items[0].contact
-        row.search_words = words_added(  # type: ignore[assignment]
-            [_text(p.event) for p in items], names=(contact.name, contact.profile_name)
-        ) or F("search_words")
-        rows.append(row)
-    Conversation.objects.bulk_update(
-        rows,
-        [
-            "unread_count",
-            "last_inbound_at",
-            "last_message",
-            "last_message_at",
-            "last_activity_at",
-            "queue",
-            "version",
-            "changed_at",
-            "search_words",
-        ],
-        batch_size=BATCH_SIZE,
+        moves.append(
+            _Move(
+                conversation_id=pk,
+                inbound=len(items),
+                at=newest.event.timestamp or now,
+                message_id=newest.message_pk,  # type: ignore[arg-type]
+                words=words_text(
+                    [_text(p.event) for p in items], names=(contact.name, contact.profile_name)
+                ),
+            )
+        )
+    for start in range(0, len(moves), BATCH_SIZE):
+        _conversations_move(moves[start : start + BATCH_SIZE], now=now)
+
+
+def _conversations_move(
+    moves: list[_Move], *, now: datetime, using: str = DEFAULT_DB_ALIAS
+) -> None:
+    connection = connections[using]
+    postgresql = connection.vendor == "postgresql"
+    adapt = connection.ops.adapt_datetimefield_value
+    sql = _CONVERSATIONS_MOVE.format(
+        rows=", ".join(["(%s, %s, %s, %s, %s)"] * len(moves)),
+        greatest="GREATEST" if postgresql else "MAX",  # SQLite's two-argument max()
+        words=f",\n    search_words = {words_added_sql('batch.words')}" if postgresql else "",
     )
+    params: list[Any] = []
+    for m in moves:
+        params += [m.conversation_id, m.inbound, adapt(m.at), m.message_id, m.words]
+    params += [adapt(now), Queue.PENDING.value, Queue.NEW.value, adapt(now), require_tenant().pk]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _received_data(p: _Placed) -> dict[str, Any]:
