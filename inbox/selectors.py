@@ -134,6 +134,14 @@ def channels_of(membership: Any) -> QuerySet[PhoneNumber]:
     return phones.order_by("display_phone_number")
 
 
+def channels_listed(membership: Any) -> list[PhoneNumber]:
+    """The member's numbers as the list's filter and the empty inbox name them: each
+    number and when its account was connected (not the account's other columns, its
+    token among them)."""
+    rows = channels_of(membership).select_related("waba")
+    return list(rows.only("display_phone_number", "phone_number_id", "waba__connected_at"))
+
+
 def channel_role(membership: Any, phone: PhoneNumber) -> ChannelRole | None:
     """The member's role on the number's channel: owners, admins and API keys (which act
     as admins) supervise every channel; the others as ``senders.selectors`` rules."""

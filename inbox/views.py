@@ -210,16 +210,9 @@ def _list_context(request: HttpRequest, *, current: Conversation | None = None) 
     }
 
 
-def _channels_listed(membership: Membership) -> list[Any]:
-    """The member's numbers as the filter and the empty inbox name them: each number and
-    when its account was connected (not the account's other columns, its token among them)."""
-    rows = selectors.channels_of(membership).select_related("waba")
-    return list(rows.only("display_phone_number", "phone_number_id", "waba__connected_at"))
-
-
 def _filter_choices(request: HttpRequest) -> dict[str, Any]:
     membership = _membership(request)
-    channels = _channels_listed(membership)
+    channels = selectors.channels_listed(membership)
     return {
         "channels": channels,
         "teams": selectors.teams_listed(),
@@ -284,7 +277,7 @@ def _side_context(
 def _empty_state(request: HttpRequest, channels: list[Any] | None = None) -> dict[str, Any]:
     """What the empty inbox says: which numbers it shows messages of, and since when."""
     if channels is None:
-        channels = _channels_listed(_membership(request))
+        channels = selectors.channels_listed(_membership(request))
     return {"connected_channels": channels}
 
 

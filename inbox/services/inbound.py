@@ -161,7 +161,7 @@ def _contacts_place(
         contact = book.find(bsuid=e.user_id, phone=_sender_phone(e))
         if contact is None:
             contact = Contact(
-                tenant_id=require_tenant().pk,
+                tenant=require_tenant(),
                 wa_id=(e.from_ or e.contact_wa_id or "")[:32],
                 phone=_sender_phone(e),
                 bsuid=e.user_id,
@@ -298,9 +298,9 @@ def _conversations_place(placed: list[_Placed]) -> None:
             continue
         when = p.event.timestamp or timezone.now()
         missing[key] = Conversation(
-            tenant_id=require_tenant().pk,
-            channel_id=p.channel.pk,  # by id: a batch makes thousands
-            contact_id=p.contact.pk,
+            tenant=require_tenant(),
+            channel=p.channel,
+            contact=p.contact,
             queue=Queue.NEW,
             last_inbound_at=when,
             last_message_at=when,
@@ -326,8 +326,8 @@ def _text(e: wh.InboundMessage) -> str:
 def _message_row(tenant: Any, e: wh.InboundMessage, placed: _Placed | None) -> Message:
     context = e.reaction_message_id if e.type == "reaction" else (e.context.id if e.context else "")
     return Message(
-        tenant_id=tenant.pk,
-        conversation_id=placed.conversation.pk if placed and placed.conversation else None,
+        tenant=tenant,
+        conversation=placed.conversation if placed else None,
         wamid=e.message_id,
         direction=Direction.INBOUND,
         phone_number_id=e.phone_number_id or "",
@@ -532,7 +532,7 @@ def message_statuses_apply(*, events: Sequence[wh.MessageStatus]) -> None:
     MessageStatusEvent.objects.bulk_create(
         [
             MessageStatusEvent(
-                tenant_id=tenant.pk,
+                tenant=tenant,
                 wamid=e.message_id,
                 status=e.status[:16],
                 rank=max(wh.status_rank(e.status), 0),  # -1: a status Meta added since
@@ -558,7 +558,7 @@ def message_statuses_apply(*, events: Sequence[wh.MessageStatus]) -> None:
     Message.objects.bulk_create(
         [
             Message(
-                tenant_id=tenant.pk,
+                tenant=tenant,
                 wamid=e.message_id,
                 direction=Direction.OUTBOUND,
                 phone_number_id=e.phone_number_id or "",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from waba_portal.celery import QUEUES
 from waba_portal.celery import app as celery_app
 
@@ -38,3 +41,24 @@ def test_tasks_sent_by_beat_are_ours_and_registered() -> None:
     tasks = _our_tasks()
     for entry in celery_app.conf.beat_schedule.values():
         assert entry["task"] in tasks
+
+
+def test_a_worker_process_freezes_what_is_loaded_and_collects_young_objects_less_often() -> None:
+    """In a process of its own (the collector is the process's): what a prefork child
+    gets when it starts, through the signal Celery sends it."""
+    script = (
+        "import gc, django; django.setup()\n"
+        "from celery import signals\n"
+        "from waba_portal.celery import GC_YOUNG_THRESHOLD\n"
+        "before = (gc.get_threshold()[0], gc.get_freeze_count())\n"
+        "signals.worker_process_init.send(sender=None)\n"
+        "print(before[0], before[1], gc.get_threshold()[0], gc.get_freeze_count(), "
+        "GC_YOUNG_THRESHOLD)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    young_before, frozen_before, young, frozen, wanted = map(int, out)
+    assert (young_before, frozen_before) == (700, 0)
+    assert young == wanted == 10_000
+    assert frozen > 10_000  # Django and the apps, loaded by django.setup()

@@ -316,13 +316,13 @@ def _record(
     WebhookChange.objects.bulk_create(
         [
             WebhookChange(
-                delivery_id=w.delivery.pk,  # by id: a batch holds thousands
+                delivery=w.delivery,
                 entry_index=w.entry_index,
                 change_index=w.change_index,
                 field=w.field[:64],
                 waba_id=w.waba_id[:32],
                 phone_number_id=w.phone_number_id[:32],
-                tenant_id=w.tenant.pk if w.tenant else None,
+                tenant=w.tenant,
                 event_count=len(w.events),
                 status=w.status,
                 attempts=w.attempts,
