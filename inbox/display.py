@@ -272,7 +272,7 @@ def tick(message: Message, *, words: Callable[[str], str] | None = None) -> dict
 
 @dataclass(slots=True)
 class ListRow:
-    """One conversation of the list, as ``inbox/_list.html`` shows it."""
+    """One conversation of the list, as ``inbox/jinja2/inbox/_list_rows.html`` shows it."""
 
     pk: int
     href: str  # the conversation's page, with the list's filters
@@ -361,7 +361,7 @@ def list_rows(
 
 @dataclass(slots=True)
 class Bubble:
-    """One message or note of the thread, as ``inbox/_item.html`` shows it."""
+    """One message or note of the thread, as ``inbox/jinja2/inbox/_items.html`` shows it."""
 
     item: ThreadItem
     iso: str  # the time, for <time datetime>

@@ -133,6 +133,14 @@ TEMPLATES = [
             ],
         },
     },
+    # The templates repeated once per item of a long page (a thread's messages):
+    # ``waba_portal/jinja.py`` says why and how they agree with the Django ones.
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"environment": "waba_portal.jinja.environment"},
+    },
 ]
 
 # --- Database -------------------------------------------------------------------

@@ -11,11 +11,51 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.template import engines
+from django.template.context import Context
+from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 
 from inbox import display, failures, phones
 from inbox.models import Message
 
 register = template.Library()
+_MARKER = 987654321
+
+
+def _media_href(tenant_slug: str) -> Any:
+    """A stored file's path by its id, reversed once for the page."""
+    path = reverse("inbox:media_file", kwargs={"tenant_slug": tenant_slug, "media_pk": _MARKER})
+    head, tail = path.rsplit(str(_MARKER), 1)
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+def _jinja(name: str, context: dict[str, Any]) -> SafeString:
+    """A template repeated per item of a long page, rendered by Jinja2
+    (``waba_portal/jinja.py`` says why), into a Django page."""
+    html = engines["jinja2"].get_template(name).render(context)
+    return mark_safe(html)  # noqa: S308 - Jinja2 escaped every value (waba_portal/jinja.py)
+
+
+@register.simple_tag(takes_context=True)
+def thread_items(context: Context) -> SafeString:
+    """The thread's messages and notes (``bubbles``): ``inbox/jinja2/inbox/_items.html``."""
+    return _jinja(
+        "inbox/_items.html",
+        {
+            "bubbles": context["bubbles"],
+            "words": context["bubble_words"],
+            "media_href": _media_href(context["tenant"].slug),
+        },
+    )
+
+
+@register.simple_tag(takes_context=True)
+def list_items(context: Context) -> SafeString:
+    """The list's conversations (``list_rows``): ``inbox/jinja2/inbox/_list_rows.html``."""
+    return _jinja(
+        "inbox/_list_rows.html", {"rows": context["list_rows"], "words": context["list_words"]}
+    )
 
 
 @register.simple_tag

@@ -258,6 +258,26 @@ def test_the_list_poll_shows_a_change_and_keeps_showing_it_while_it_settles(
         assert c.get(f"/t/acme/inbox/poll/?since={new_stamp[1]}", headers=HX).status_code == 204
 
 
+def test_a_fragment_reads_no_navigation_and_the_page_reads_it_once(
+    world: World, phone: PhoneNumber
+) -> None:
+    """The tenant switcher and the unread count are the page's navigation: a list poll
+    that renders the list reads neither; the page reads each once."""
+    thread(phone, name="Erika")
+    c = client_of(world.agent)
+
+    def tables(path: str, **kwargs: Any) -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            assert c.get(path, **kwargs).status_code == 200
+        return [q["sql"] for q in queries.captured_queries]
+
+    navigation = ('"accounts_notification"', 'ORDER BY "accounts_tenant"."name"')
+    fragment = tables("/t/acme/inbox/poll/", headers=HX)
+    assert [sql for sql in fragment if any(n in sql for n in navigation)] == []
+    page = tables("/t/acme/inbox/")
+    assert [sum(n in sql for sql in page) for n in navigation] == [1, 1]
+
+
 def _reply(conversation: Conversation, wamid: str) -> None:
     from inbox.models import Direction, Message
 
