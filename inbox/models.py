@@ -300,7 +300,11 @@ class ConversationTag(TenantOwnedModel):
                 fields=["tenant", "conversation", "name"], name="conversation_tag_unique"
             ),
         ]
-        indexes = [models.Index(fields=["tenant", "name"], name="conversation_tag_name")]
+        # By name, with the conversation in the index: a tag's conversations are read from
+        # the index alone (``selectors._tagged``), and the names one after another.
+        indexes = [
+            models.Index(fields=["tenant", "name", "conversation"], name="conversation_tag_ids")
+        ]
         ordering = ["name"]
 
     def __str__(self) -> str:

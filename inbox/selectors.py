@@ -67,6 +67,7 @@ SEARCH_CONTACTS_LISTED = 1000  # contacts found by number, passed on as a list
 SEARCH_WINDOW = 1000  # the newest conversations a search looks through first
 SEARCH_WINDOW_MAX = 4000  # and at most, when the first shows matches but not a page
 SEARCH_IDS = 5000  # then the ids of at most this many matches, read as a list
+TAG_IDS_LISTED = 5000  # a tag's conversations read as a list, up to this many
 THREAD_PAGE = 40  # a thread page: the latest messages, "Earlier messages" for the rest
 
 ASSIGNEE_ANYONE, ASSIGNEE_ME, ASSIGNEE_NOBODY = "anyone", "me", "unassigned"
@@ -274,6 +275,19 @@ def _contacts_numbered(digits: str) -> list[int] | QuerySet[Any]:
     return ids if len(ids) <= SEARCH_CONTACTS_LISTED else found
 
 
+def _tagged(name: str) -> list[int] | QuerySet[Any]:
+    """The conversations tagged ``name``: their ids as a list (read from the index alone),
+    or a subquery when more than ``TAG_IDS_LISTED`` are. With a list the planner starts
+    from those conversations; with a subquery it walks the newest conversations and
+    looks each one's tags up, which reads every conversation of the other filters when
+    none of them has the tag (a tag used on another number: 80-140 ms at 100,000)."""
+    found = ConversationTag.objects.filter(name=name).values_list("conversation_id", flat=True)
+    if connection.vendor != "postgresql":  # the local demo's few conversations
+        return found
+    ids = list(found.order_by()[: TAG_IDS_LISTED + 1])
+    return ids if len(ids) <= TAG_IDS_LISTED else found
+
+
 def search_condition(text: str) -> Q | None:
     """Conversations whose messages, contact name or contact number match ``text``."""
     text = text.strip()
@@ -325,9 +339,7 @@ def conversation_list(
     if filters.team:
         rows = rows.filter(team_id=filters.team)
     if filters.tag:
-        rows = rows.filter(
-            pk__in=ConversationTag.objects.filter(name=filters.tag).values("conversation_id")
-        )
+        rows = rows.filter(pk__in=_tagged(filters.tag))
     if filters.window == WINDOW_OPEN:
         rows = rows.filter(last_inbound_at__gt=now - WINDOW)
     elif filters.window == WINDOW_CLOSED:

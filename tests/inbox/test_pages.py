@@ -258,6 +258,36 @@ def test_the_list_poll_shows_a_change_and_keeps_showing_it_while_it_settles(
         assert c.get(f"/t/acme/inbox/poll/?since={new_stamp[1]}", headers=HX).status_code == 204
 
 
+@pytest.mark.parametrize("listed_up_to", [5000, 1])
+def test_a_tag_filters_alike_as_a_list_of_ids_or_a_subquery(
+    world: World, phone: PhoneNumber, listed_up_to: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tag's conversations are read first, as a list of ids, unless there are more than
+    ``TAG_IDS_LISTED`` (then a subquery): the same answers either way, another number's
+    tag and another workspace's included."""
+    from inbox import selectors
+
+    monkeypatch.setattr(selectors, "TAG_IDS_LISTED", listed_up_to)
+    other_phone = PhoneNumberFactory(waba__tenant=world.tenant, display_phone_number="+1 555-0199")
+    thread(phone, name="Tagged one", tags=("b2b",))
+    thread(phone, name="Tagged two", tags=("b2b", "vip"))
+    thread(phone, name="Untagged")
+    thread(other_phone, name="Other number", tags=("wholesale",))
+    globex_phone = PhoneNumberFactory(waba__tenant=world.other_tenant)
+    thread(globex_phone, name="Globex tagged", tags=("b2b",))
+    c = client_of(world.owner)
+    with CaptureQueriesContext(connection) as queries:
+        assert listed(c, "?tag=b2b") == ["Tagged one", "Tagged two"]
+    as_list = any(
+        " IN (" in q["sql"] and "inbox_conversationtag" not in q["sql"]
+        for q in queries.captured_queries
+        if '"inbox_contact"' in q["sql"]
+    )
+    assert as_list is (listed_up_to > 1)
+    assert listed(c, f"?tag=wholesale&channel={phone.pk}") == []
+    assert listed(c, f"?tag=wholesale&channel={other_phone.pk}") == ["Other number"]
+
+
 def test_a_fragment_reads_no_navigation_and_the_page_reads_it_once(
     world: World, phone: PhoneNumber
 ) -> None:

@@ -40,11 +40,12 @@ pytestmark = pytest.mark.django_db
 # Queries per request, the session's, the user's and the membership's included. An
 # agent's pages read their channel roles (which numbers they see, their role on the
 # thread's); a search first reads the ids of the newest conversations it looks through
-# (``selectors.conversation_list_page``; digits would add the contacts they find).
+# (``selectors.conversation_list_page``; digits would add the contacts they find); a
+# tag filter first reads the tag's conversations (``selectors._tagged``).
 QUERIES = {
     "owner": {
         "list": 11,
-        "filtered": 11,
+        "filtered": 12,
         "search": 12,
         "thread": 25,
         "contacts": 6,
@@ -55,7 +56,7 @@ QUERIES = {
     },
     "agent": {
         "list": 12,
-        "filtered": 12,
+        "filtered": 13,
         "search": 13,
         "thread": 26,
         "contacts": 6,
