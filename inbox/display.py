@@ -23,6 +23,7 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
@@ -38,6 +39,17 @@ MEDIA_KINDS = ("image", "audio", "video", "document", "sticker")
 LIST_PREVIEW_CHARS = 90
 QUOTE_CHARS = 120
 REPLY_TO_CHARS = 60
+
+
+_MARKER = 987654321
+
+
+def path_by_id(viewname: str, id_name: str, **kwargs: Any) -> Callable[[int], str]:
+    """The path of ``viewname`` for any id given as ``id_name``, reversed once: a page of
+    50 conversations or 40 messages links each without reversing each."""
+    path = reverse(viewname, kwargs={**kwargs, id_name: _MARKER})
+    head, tail = path.rsplit(str(_MARKER), 1)
+    return lambda pk: f"{head}{pk}{tail}"
 
 
 def truncated(text: str, limit: int) -> str:

@@ -167,17 +167,6 @@ def _role(request: HttpRequest, conversation: Conversation) -> ChannelRole | Non
 # --- The page ---------------------------------------------------------------------------------
 
 
-def _conversation_href(request: HttpRequest) -> Callable[[int], str]:
-    """The path of a conversation's page by id: reversed once, for a list of 50."""
-    marker = "987654321"
-    path = reverse(
-        "inbox:conversation",
-        kwargs={"tenant_slug": request.tenant.slug, "conversation_pk": int(marker)},  # type: ignore[attr-defined]
-    )
-    head, tail = path.rsplit(marker, 1)
-    return lambda pk: f"{head}{pk}{tail}"
-
-
 def _list_context(request: HttpRequest, *, current: Conversation | None = None) -> dict[str, Any]:
     membership = _membership(request)
     filters = selectors.Filters.of(request.GET)
@@ -190,7 +179,11 @@ def _list_context(request: HttpRequest, *, current: Conversation | None = None) 
     shown = display.list_rows(
         rows,
         display=_display(request),
-        href=_conversation_href(request),
+        href=display.path_by_id(
+            "inbox:conversation",
+            "conversation_pk",
+            tenant_slug=request.tenant.slug,  # type: ignore[attr-defined]
+        ),
         query=filter_qs,
         current=current,
     )

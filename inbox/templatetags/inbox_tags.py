@@ -3,7 +3,8 @@
 ``{% message_parts message as parts %}`` and ``{% tick message as t %}`` are
 ``inbox.display``'s (which the list and the thread use, worked out once per page); the
 filters say a file's size, why a file could not be fetched and a number as people
-write it.
+write it. ``{% thread_items %}`` and ``{% list_items %}`` place a thread's messages and
+the list's rows, rendered by Jinja2 (``waba_portal/jinja.py``).
 """
 
 from __future__ import annotations
@@ -13,21 +14,12 @@ from typing import Any
 from django import template
 from django.template import engines
 from django.template.context import Context
-from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from inbox import display, failures, phones
 from inbox.models import Message
 
 register = template.Library()
-_MARKER = 987654321
-
-
-def _media_href(tenant_slug: str) -> Any:
-    """A stored file's path by its id, reversed once for the page."""
-    path = reverse("inbox:media_file", kwargs={"tenant_slug": tenant_slug, "media_pk": _MARKER})
-    head, tail = path.rsplit(str(_MARKER), 1)
-    return lambda pk: f"{head}{pk}{tail}"
 
 
 def _jinja(name: str, context: dict[str, Any]) -> SafeString:
@@ -45,7 +37,9 @@ def thread_items(context: Context) -> SafeString:
         {
             "bubbles": context["bubbles"],
             "words": context["bubble_words"],
-            "media_href": _media_href(context["tenant"].slug),
+            "media_href": display.path_by_id(
+                "inbox:media_file", "media_pk", tenant_slug=context["tenant"].slug
+            ),
         },
     )
 

@@ -87,3 +87,15 @@ def test_a_reaction_preview_escapes_the_emoji_as_blocktranslate_does() -> None:
     plain = display._preview(Message(type="text", text="<i>x</i>"), display.Display())
     assert _render("{{ p }}", p=plain) == "&lt;i&gt;x&lt;/i&gt;"
     assert display._preview(None, display.Display()) == "—"
+
+
+@pytest.mark.parametrize(
+    ("viewname", "id_name"),
+    [("inbox:conversation", "conversation_pk"), ("inbox:media_file", "media_pk")],
+)
+def test_a_path_reversed_once_is_the_path_reversed_for_each_id(viewname: str, id_name: str) -> None:
+    from django.urls import reverse
+
+    path = display.path_by_id(viewname, id_name, tenant_slug="acme")
+    for pk in (1, 42, 987654321, 10**12):
+        assert path(pk) == reverse(viewname, kwargs={"tenant_slug": "acme", id_name: pk})
