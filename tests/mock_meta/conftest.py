@@ -35,6 +35,12 @@ class Receiver:
         self.verifications: list[dict[str, str]] = []
         self.statuses: list[int] = []
         self.lock = threading.Lock()
+        # When ``hold`` is set, a POST signals ``entered`` and is answered only once
+        # ``release`` is set: a delivery the receiver is still handling.
+        self.hold = False
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.answered = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -64,6 +70,10 @@ class Receiver:
                             "path": self.path,
                         }
                     )
+                if receiver.hold:
+                    receiver.entered.set()
+                    receiver.release.wait(timeout=10)
+                    receiver.answered.set()
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

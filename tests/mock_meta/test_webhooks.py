@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 import pytest
@@ -121,6 +122,30 @@ def test_retries_on_non_200(
     log = mock_meta.webhooks()
     assert [(e["attempt"], e["status"]) for e in log] == [(1, 500), (2, 503), (3, 200)]
     assert len({e["delivery_id"] for e in log}) == 1
+
+
+def test_a_reset_returns_once_the_delivery_on_its_way_is_answered(
+    receiver: Receiver, mock_meta: MockMeta, seeded: dict[str, Any]
+) -> None:
+    """A test's teardown resets the mock and then empties its database: the receiver must
+    not still be handling one of the mock's POSTs by then."""
+    receiver.hold = True
+    mock_meta.inbound(phone_number_id=seeded["phone_number_id"], **{"from": CUSTOMER}, text="x")
+    assert receiver.entered.wait(timeout=5)
+    answered_at_return: list[bool] = []
+
+    def reset() -> None:
+        mock_meta.reset(keep_config=True)
+        answered_at_return.append(receiver.answered.is_set())
+
+    resetting = threading.Thread(target=reset)
+    resetting.start()
+    resetting.join(timeout=0.3)
+    assert resetting.is_alive(), "the reset did not wait for the POST to be answered"
+    receiver.release.set()
+    resetting.join(timeout=5)
+    assert answered_at_return == [True]
+    assert mock_meta.webhooks() == []
 
 
 def test_retries_are_bounded(

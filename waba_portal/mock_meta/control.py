@@ -138,6 +138,9 @@ class ControlApp:
     def on_reset(self, request: Request, body: dict[str, Any]) -> Any:
         self.scheduler.cancel_all()
         self.dispatcher.reset()
+        # What the receiver did while the reset waited for its answer (a send's
+        # statuses, say) was scheduled after the first cancel.
+        self.scheduler.cancel_all()
         self.faults.clear()
         self.requests_log.reset()
         self.state.reset(keep_config=bool(body.get("keep_config")))

@@ -100,6 +100,11 @@ class WebhookDispatcher:
         self._flush_scheduled = False
         self._generation = 0
         self._inflight = 0
+        # The POST on its way to the receiver, if any; ``reset`` waits for it to be
+        # answered, so no delivery of a finished test is still being handled after it.
+        self._sending = False
+        self._resetting = False
+        self._sent = threading.Condition(self._lock)
         self.log: deque[dict[str, Any]] = deque(maxlen=config.webhook_log_limit)
         self._session = requests.Session()
         self._thread = threading.Thread(target=self._run, name="mock-meta-webhooks", daemon=True)
@@ -168,8 +173,19 @@ class WebhookDispatcher:
 
     # ---------------------------------------------------------------- control
     def reset(self) -> None:
+        """Drop everything scheduled or queued, once the POST on its way (if any) has
+        been answered: the receiver is then not handling one of ours any more.
+
+        Nothing starts while this waits, not even a delivery the receiver's handling of
+        the last one caused; the wait is bounded by the delivery timeout.
+        """
         with self._lock:
             self._generation += 1
+            self._resetting = True
+            self._sent.wait_for(
+                lambda: not self._sending, timeout=self.config.webhook_timeout + 1.0
+            )
+            self._resetting = False
             self._buffer = []
             self._flush_scheduled = False
             self.log.clear()
@@ -237,9 +253,17 @@ class WebhookDispatcher:
 
     def _send(self, d: Delivery) -> None:
         with self._lock:
-            stale = d.generation != self._generation
-        if stale:
-            return
+            if d.generation != self._generation or self._resetting:
+                return
+            self._sending = True
+        try:
+            self._post(d)
+        finally:
+            with self._lock:
+                self._sending = False
+                self._sent.notify_all()
+
+    def _post(self, d: Delivery) -> None:
         signature = sign(d.body, self.config.app_secret)
         status: int | None = None
         error: str | None = None
