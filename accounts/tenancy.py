@@ -67,6 +67,15 @@ def current_tenant() -> Tenant | None:
     return None if value is None or value is ALL_TENANTS else value
 
 
+def scope_key() -> int | str | None:
+    """What tells the active scope apart: its tenant's id, ``"all"`` when unscoped, None
+    outside any scope (what a cached statement built in the scope depends on)."""
+    value = _scope.get()
+    if value is None:
+        return None
+    return "all" if value is ALL_TENANTS else int(value.pk)
+
+
 def require_tenant() -> Tenant:
     tenant = current_tenant()
     if tenant is None:

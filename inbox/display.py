@@ -33,7 +33,7 @@ from django.utils.translation import ngettext
 
 from inbox.failures import failure_reason
 from inbox.models import Contact, Conversation, Message, MessageStatus, MessageType, Queue
-from inbox.selectors import ThreadItem
+from inbox.selectors import LastMessage, ListEntry, ThreadItem
 
 MEDIA_KINDS = ("image", "audio", "video", "document", "sticker")
 LIST_PREVIEW_CHARS = 90
@@ -303,7 +303,7 @@ class ListRow:
     tags: list[str]
 
 
-def _preview(message: Message | None, display: Display) -> str:
+def _preview(message: Message | LastMessage | None, display: Display) -> str:
     """The list's line for the last message (``SafeString`` where a translation holds
     the customer's emoji, which is escaped first, as ``{% blocktranslate %}`` does)."""
     if message is None:
@@ -330,7 +330,7 @@ def list_words() -> dict[str, str]:
 
 
 def list_rows(
-    rows: Iterable[Conversation],
+    rows: Iterable[ListEntry],
     *,
     display: Display,
     href: Callable[[int], str],
@@ -338,8 +338,7 @@ def list_rows(
     current: Conversation | None = None,
     now: datetime | None = None,
 ) -> list[ListRow]:
-    """The list's rows (``rows`` with their contact, channel, assignee, team and last
-    message selected, ``tag_names`` set: ``selectors.conversation_list_page``)."""
+    """The list's rows (``selectors.conversation_list_page``'s entries)."""
     now = now or timezone.now()
     suffix = f"?{query}" if query else ""
     current_pk = current.pk if current is not None else None
@@ -351,7 +350,7 @@ def list_rows(
                 pk=row.pk,
                 href=f"{href(row.pk)}{suffix}",
                 current=row.pk == current_pk,
-                name=contact_name(row.contact),
+                name=row.contact_name,
                 you=message is not None and not message.is_inbound,
                 preview=_preview(message, display),
                 when=display.when(row.last_message_at),
@@ -359,10 +358,10 @@ def list_rows(
                 queue=row.queue,
                 queue_label=display.queue_label(row.queue),
                 window_open=row.window_open(now),
-                channel=str(row.channel),
-                assignee=row.assignee.user.get_full_name() if row.assignee else None,
-                team=row.team.name if row.team else None,
-                tags=getattr(row, "tag_names", []),
+                channel=row.channel,
+                assignee=row.assignee,
+                team=row.team,
+                tags=row.tag_names,
             )
         )
     return shown

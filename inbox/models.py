@@ -92,6 +92,22 @@ class Queue(models.TextChoices):
 OPEN_QUEUES = (Queue.NEW, Queue.PENDING)
 
 
+def contact_display_name(
+    name: str, profile_name: str, phone: str, username: str, bsuid: str | None
+) -> str:
+    """How a contact is named: the name given, the WhatsApp profile name, the number as
+    people write it, the username, the business-scoped user id (the number is formatted
+    only when needed: it is parsed)."""
+    if name or profile_name:
+        return name or profile_name
+    return phones.international(phone) or username or bsuid or "?"
+
+
+def window_is_open(last_inbound_at: Any, now: Any) -> bool:
+    """The customer service window: open until ``WINDOW`` after the last inbound message."""
+    return bool(last_inbound_at and last_inbound_at + WINDOW > now)
+
+
 class ConsentState(models.TextChoices):
     UNKNOWN = "unknown", _("Not asked")
     OPTED_IN = "opted_in", _("Opted in")
@@ -158,9 +174,9 @@ class Contact(TenantOwnedModel):
 
     @property
     def display_name(self) -> str:
-        if self.name or self.profile_name:  # the number is formatted only when needed
-            return self.name or self.profile_name
-        return phones.international(self.phone) or self.username or self.bsuid or "?"
+        return contact_display_name(
+            self.name, self.profile_name, self.phone, self.username, self.bsuid
+        )
 
 
 class ConsentChange(TenantOwnedModel):
@@ -283,8 +299,7 @@ class Conversation(TenantOwnedModel):
         return self.last_inbound_at + WINDOW if self.last_inbound_at else None
 
     def window_open(self, now: Any = None) -> bool:
-        closes = self.window_closes_at()
-        return bool(closes and closes > (now or timezone.now()))
+        return window_is_open(self.last_inbound_at, now or timezone.now())
 
 
 class ConversationTag(TenantOwnedModel):

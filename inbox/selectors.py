@@ -41,11 +41,14 @@ from inbox.models import (
     Contact,
     Conversation,
     ConversationTag,
+    Direction,
     Media,
     Message,
     MessageType,
     Note,
     Queue,
+    contact_display_name,
+    window_is_open,
 )
 from inbox.search_words import SEARCH_CONFIG
 from senders.models import ChannelRole, ChannelSettings, PhoneNumber
@@ -57,7 +60,9 @@ from senders.selectors import (
     channel_for_phone,
     phone_channel_role,
     phones_visible_to,
+    visible_phone_ids,
 )
+from waba_portal import statements
 from waba_portal.errors import get_or_not_found
 from waba_portal.guards import parse_id
 
@@ -121,26 +126,47 @@ def _facts(phone: PhoneNumber) -> ChannelFacts:
 def _visible_phone_ids(membership: Any) -> list[int]:
     return _remembered(  # type: ignore[no-any-return]
         ("phones", id(membership)),
-        lambda: list(phones_visible_to(membership).values_list("pk", flat=True)),
+        lambda: visible_phone_ids(membership),
     )
 
 
-def channels_of(membership: Any) -> QuerySet[PhoneNumber]:
-    """The numbers whose conversations ``membership`` sees (within a ``request_memo``
-    block, by the ids already read for its conversations)."""
-    if membership.role not in MANAGER_ROLES and _memo.get() is not None:
-        phones = PhoneNumber.objects.filter(pk__in=_visible_phone_ids(membership))
-    else:
-        phones = phones_visible_to(membership)
-    return phones.order_by("display_phone_number")
+@dataclass(frozen=True, slots=True)
+class ChannelChoice:
+    """A number as the list's filter and the empty inbox name it."""
+
+    pk: int
+    number: str
+    connected_at: datetime | None  # its account's connection
+
+    def __str__(self) -> str:
+        return self.number
 
 
-def channels_listed(membership: Any) -> list[PhoneNumber]:
+def channels_listed(membership: Any) -> list[ChannelChoice]:
     """The member's numbers as the list's filter and the empty inbox name them: each
     number and when its account was connected (not the account's other columns, its
-    token among them)."""
-    rows = channels_of(membership).select_related("waba")
-    return list(rows.only("display_phone_number", "phone_number_id", "waba__connected_at"))
+    token among them). Every page of the inbox asks: compiled once per set of numbers
+    (``waba_portal.statements``)."""
+    ids = None
+    if membership.role not in MANAGER_ROLES:
+        ids = tuple(sorted(_visible_phone_ids(membership)))
+        if not ids:
+            return []
+
+    def build() -> QuerySet[PhoneNumber, tuple[Any, ...]]:
+        phones = (
+            PhoneNumber.objects.all() if ids is None else PhoneNumber.objects.filter(pk__in=ids)
+        )
+        return phones.order_by("display_phone_number").values_list(
+            "pk", "display_phone_number", "phone_number_id", "waba__connected_at"
+        )
+
+    return [
+        ChannelChoice(pk, display or phone_number_id, connected_at)
+        for pk, display, phone_number_id, connected_at in statements.rows(
+            ("channels_listed", ids), build
+        )
+    ]
 
 
 def channel_role(membership: Any, phone: PhoneNumber) -> ChannelRole | None:
@@ -357,7 +383,7 @@ def conversation_list(
 
 def conversation_list_page(
     *, membership: Any, filters: Filters, offset: int = 0, size: int = PAGE_SIZE
-) -> tuple[list[Conversation], bool]:
+) -> tuple[list[ListEntry], bool]:
     """A page of ``conversation_list`` (as ``conversation_page``), a search's in steps.
 
     A search first looks through the newest ``SEARCH_WINDOW`` conversations that pass
@@ -393,14 +419,40 @@ def conversation_list_page(
     return conversation_page(rows, offset=offset, size=size)
 
 
+@dataclass(slots=True)
+class LastMessage:
+    """What the list shows of a conversation's last message."""
+
+    type: str
+    text: str
+    is_inbound: bool
+
+
+@dataclass(slots=True)
+class ListEntry:
+    """One conversation of the list as read for it: plain values of its six tables (model
+    instances of them took 4 ms a page to build, more than the query's own work)."""
+
+    pk: int
+    queue: str
+    unread_count: int
+    last_message_at: datetime | None
+    last_inbound_at: datetime | None
+    contact_name: str
+    channel: str  # the number, as people read it
+    assignee: str | None  # the member's name
+    team: str | None
+    last_message: LastMessage | None
+    tag_names: list[str] = field(default_factory=list)
+
+    def window_open(self, now: datetime) -> bool:
+        return window_is_open(self.last_inbound_at, now)
+
+
 # What a row of the list shows (``display.list_rows``): the page reads these columns of
 # its seven tables, not the hundred or so of every column.
 LIST_ROW_FIELDS = (
-    "channel_id",
-    "contact_id",
-    "assignee_id",
-    "team_id",
-    "last_message_id",
+    "pk",
     "queue",
     "unread_count",
     "last_message_at",
@@ -412,23 +464,48 @@ LIST_ROW_FIELDS = (
     "contact__bsuid",
     "channel__display_phone_number",
     "channel__phone_number_id",
+    "assignee_id",
     "assignee__user__full_name",
     "assignee__user__email",
+    "team_id",
     "team__name",
+    "last_message_id",
     "last_message__type",
     "last_message__text",
     "last_message__direction",
 )
 
 
-def _page_rows(rows: QuerySet[Conversation], offset: int, size: int) -> list[Conversation]:
-    rows = rows.prefetch_related(None).only(*LIST_ROW_FIELDS)
-    return list(rows[offset : offset + size + 1])
+def _list_entry(values: tuple[Any, ...]) -> ListEntry:
+    (pk, queue, unread, last_at, inbound_at, name, profile_name, phone, username, bsuid) = values[
+        :10
+    ]
+    (display_phone, phone_number_id, assignee_id, full_name, email, team_id, team) = values[10:17]
+    (message_id, message_type, text, direction) = values[17:]
+    return ListEntry(
+        pk=pk,
+        queue=queue,
+        unread_count=unread,
+        last_message_at=last_at,
+        last_inbound_at=inbound_at,
+        contact_name=contact_display_name(name, profile_name, phone, username, bsuid),
+        channel=display_phone or phone_number_id,
+        assignee=(full_name or email) if assignee_id is not None else None,
+        team=team if team_id is not None else None,
+        last_message=LastMessage(message_type, text, direction == Direction.INBOUND)
+        if message_id is not None
+        else None,
+    )
+
+
+def _page_rows(rows: QuerySet[Conversation], offset: int, size: int) -> list[ListEntry]:
+    found = rows.prefetch_related(None).values_list(*LIST_ROW_FIELDS)[offset : offset + size + 1]
+    return [_list_entry(values) for values in found]
 
 
 def conversation_page(
     rows: QuerySet[Conversation], *, offset: int = 0, size: int = PAGE_SIZE
-) -> tuple[list[Conversation], bool]:
+) -> tuple[list[ListEntry], bool]:
     """One page of ``rows`` and whether there are more (no COUNT over the whole list).
 
     Each row gets its tags' names as ``tag_names``, in order, read in one query for the
@@ -437,13 +514,13 @@ def conversation_page(
     return _with_tag_names(page[:size]), len(page) > size
 
 
-def _with_tag_names(shown: list[Conversation]) -> list[Conversation]:
+def _with_tag_names(shown: list[ListEntry]) -> list[ListEntry]:
     names: dict[int, list[str]] = {}
     tags = ConversationTag.objects.filter(conversation_id__in=[row.pk for row in shown])
     for conversation_id, name in tags.order_by("name").values_list("conversation_id", "name"):
         names.setdefault(conversation_id, []).append(name)
     for row in shown:
-        row.tag_names = names.get(row.pk, [])  # type: ignore[attr-defined]
+        row.tag_names = names.get(row.pk, [])
     return shown
 
 
@@ -479,18 +556,34 @@ def team_list() -> QuerySet[Team]:
     return Team.objects.order_by("name")
 
 
-def teams_listed() -> list[Team]:
-    """``team_list``, read once within a ``request_memo`` block (a page's filters and
-    side panel both show it)."""
-    return _remembered(("teams",), lambda: list(team_list()))  # type: ignore[no-any-return]
+@dataclass(frozen=True, slots=True)
+class TeamChoice:
+    pk: int
+    name: str
+
+
+def teams_listed() -> list[TeamChoice]:
+    """``team_list``'s ids and names, read once within a ``request_memo`` block (a page's
+    filters and side panel both show it), the statement compiled once."""
+
+    def read() -> list[TeamChoice]:
+        found = statements.rows(("teams_listed",), lambda: team_list().values_list("pk", "name"))
+        return [TeamChoice(pk, name) for pk, name in found]
+
+    return _remembered(("teams",), read)  # type: ignore[no-any-return]
 
 
 # --- Change marks (the screens' polls) ----------------------------------------------------------
 
 
 def conversations_changed_at() -> datetime | None:
-    """When any conversation of the workspace last changed: one indexed query."""
-    return Conversation.objects.order_by("-changed_at").values_list("changed_at", flat=True).first()
+    """When any conversation of the workspace last changed: one indexed query (every
+    page and poll of the list asks: compiled once, ``waba_portal.statements``)."""
+    found = statements.rows(
+        ("conversations_changed_at",),
+        lambda: Conversation.objects.order_by("-changed_at").values_list("changed_at")[:1],
+    )
+    return found[0][0] if found else None
 
 
 def conversation_mark(*, conversation_pk: int) -> tuple[int, datetime | None] | None:

@@ -44,6 +44,7 @@ from senders.models import (
     WhatsAppAccount,
 )
 from senders.services import number_rules, number_state, rules
+from waba_portal import statements
 from waba_portal.errors import get_or_not_found
 
 
@@ -532,13 +533,28 @@ def channel_facts(channel: ChannelSettings) -> ChannelFacts:
     """``channel``'s facts (an unsaved channel, the defaults, has no roles or teams)."""
     own: dict[int, str] = {}
     channel_team_ids: set[int] = set()
-    if channel.pk is not None:
-        own = dict(channel.members.values_list("membership_id", "role"))
-        channel_team_ids = set(channel.teams.values_list("team_id", flat=True))
+    pk = channel.pk
+    if pk is not None:  # (each page of the inbox asks: statements compiled once)
+        own = dict(
+            statements.rows(
+                ("channel_members", pk),
+                lambda: ChannelMember.objects.filter(channel_id=pk).values_list(
+                    "membership_id", "role"
+                ),
+            )
+        )
+        channel_team_ids = {
+            team_id
+            for (team_id,) in statements.rows(
+                ("channel_teams", pk),
+                lambda: ChannelTeam.objects.filter(channel_id=pk).values_list("team_id"),
+            )
+        }
     team_names: dict[int, str] = {}
     teams_of: dict[int, set[int]] = {}
-    for membership_id, team_id, name in TeamMember.objects.values_list(
-        "membership_id", "team_id", "team__name"
+    for membership_id, team_id, name in statements.rows(
+        ("team_members",),
+        lambda: TeamMember.objects.values_list("membership_id", "team_id", "team__name"),
     ):
         teams_of.setdefault(membership_id, set()).add(team_id)
         team_names[team_id] = name
@@ -641,6 +657,21 @@ def phones_visible_to(membership: Membership) -> QuerySet[PhoneNumber]:
     has_channel = ChannelSettings.objects.filter(phone_number=OuterRef("pk"))
     visible = channels_visible_to(membership).values("phone_number_id")
     return phones.filter(Q(pk__in=visible) | ~Exists(has_channel))
+
+
+def visible_phone_ids(membership: Membership) -> list[int]:
+    """The ids of ``phones_visible_to(membership)``, in no order. The statement depends
+    only on the member and their role, so it is compiled once per process
+    (``waba_portal.statements``): its subqueries cost the ORM 4 ms of Python each time,
+    the database 0.5 ms."""
+    tenant_id, member_id, role = membership.tenant_id, membership.pk, membership.role
+
+    def build() -> QuerySet[PhoneNumber, tuple[int]]:
+        member = Membership(pk=member_id, tenant_id=tenant_id, role=role)
+        return phones_visible_to(member).values_list("pk")
+
+    found = statements.rows(("visible_phone_ids", tenant_id, member_id, role), build)
+    return [pk for (pk,) in found]
 
 
 def channel_access_table(

@@ -46,12 +46,22 @@ class _DjangoLookups(Environment):
     """``a.b`` as Django's engine reads it: the key ``b`` of a dict, else the attribute."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
+        # Jinja2's own order after the dict's keys, written out: this runs for every
+        # ``a.b`` of a page (two thousand on a thread's), a call to ``super()`` each time
+        # cost a tenth of the templates' time.
         if isinstance(obj, dict):
             try:
                 return obj[attribute]
             except KeyError:
                 pass
-        return super().getattr(obj, attribute)
+        try:
+            return getattr(obj, attribute)
+        except AttributeError:
+            pass
+        try:
+            return obj[attribute]
+        except (AttributeError, LookupError, TypeError):
+            return self.undefined(obj=obj, name=attribute)
 
 
 def environment(**options: Any) -> Environment:

@@ -510,6 +510,25 @@ def test_agents_see_only_the_channels_they_have_access_to(world: World, phone: P
     assert "has no access to the channel" in answer.content.decode()
 
 
+def test_the_empty_inbox_and_the_channel_filter_name_only_the_numbers_one_sees(
+    world: World, phone: PhoneNumber
+) -> None:
+    closed_phone = PhoneNumberFactory(waba=phone.waba, display_phone_number="+1 555-0199")
+    channel_row(closed_phone, all_users=False, all_teams=False)
+    agent_page = client_of(world.agent).get("/t/acme/inbox/").content.decode()
+    owner_page = client_of(world.owner).get("/t/acme/inbox/").content.decode()
+    assert "+1 555-0100: messages since" in agent_page
+    assert "+1 555-0199" not in agent_page
+    assert "+1 555-0100: messages since" in owner_page
+    assert "+1 555-0199: messages since" in owner_page
+    assert f'<option value="{closed_phone.pk}">+1 555-0199</option>' in owner_page
+    assert f'<option value="{phone.pk}">+1 555-0100</option>' in agent_page
+    # An agent on no channel at all: the page says so, with no number.
+    channel_row(phone, all_users=False, all_teams=False)
+    nothing = client_of(world.agent).get("/t/acme/inbox/").content.decode()
+    assert "messages since" not in nothing and "+1 555-01" not in nothing
+
+
 def test_another_workspace_finds_nothing(world: World, phone: PhoneNumber) -> None:
     conversation = thread(phone, name="Acme's")
     globex = client_of(world.other_owner)

@@ -73,6 +73,7 @@ def test_the_role_resolution_matrix(world: World, role: str, all_users: bool, wa
         assert selectors.channel_role_for(membership, channel) == expected
         assert (channel in selectors.channels_visible_to(membership)) is (expected is not None)
         assert (phone in selectors.phones_visible_to(membership)) is (expected is not None)
+        assert (phone.pk in selectors.visible_phone_ids(membership)) is (expected is not None)
         assert selectors.can_reply(membership, channel) is (expected in (C, S))
         assert selectors.can_see_reports(membership, channel) is (expected == S)
         assert selectors.phone_channel_role(membership, phone) == expected
@@ -119,6 +120,7 @@ def test_another_workspaces_member_has_no_access(world: World) -> None:
     with tenant_scope(world.other_tenant):
         assert not selectors.channels_visible_to(world.other_owner).exists()
         assert not selectors.phones_visible_to(world.other_owner).exists()
+        assert selectors.visible_phone_ids(world.other_owner) == []
 
 
 def test_a_number_without_its_channel_yet_counts_with_the_defaults(world: World) -> None:
@@ -133,6 +135,8 @@ def test_a_number_without_its_channel_yet_counts_with_the_defaults(world: World)
         assert selectors.phone_channel_role(world.owner, phone) == S
         assert list(selectors.phones_visible_to(world.agent)) == [phone]
         assert set(selectors.phones_visible_to(world.admin)) == {phone, hidden}
+        assert selectors.visible_phone_ids(world.agent) == [phone.pk]
+        assert set(selectors.visible_phone_ids(world.admin)) == {phone.pk, hidden.pk}
         unsaved = selectors.channel_for_phone(phone=phone)
         facts = selectors.channel_facts(unsaved)
         assert selectors.channel_access_for(world.agent, unsaved, facts=facts).role == C
@@ -144,3 +148,17 @@ def test_channel_visibility_takes_few_queries(world: World, django_assert_max_nu
         set_up(world, "agent", False, "team", suffix=str(n))
     with tenant_scope(world.tenant), django_assert_max_num_queries(2):
         assert len(list(selectors.channels_visible_to(world.agent))) == 5
+
+
+def test_the_visible_numbers_follow_a_change_of_access(world: World) -> None:
+    """``visible_phone_ids`` compiles its statement once per member: the access it
+    reads is the access of the moment."""
+    membership, channel, phone = set_up(world, "agent", False, "nothing")
+    with tenant_scope(world.tenant):
+        assert selectors.visible_phone_ids(membership) == []
+        ChannelMember.objects.create(channel=channel, membership=membership, role=C)
+        assert selectors.visible_phone_ids(membership) == [phone.pk]
+        ChannelMember.objects.filter(channel=channel).delete()
+        channel.all_users = True
+        channel.save()
+        assert selectors.visible_phone_ids(membership) == [phone.pk]

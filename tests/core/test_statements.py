@@ -1,0 +1,70 @@
+"""``waba_portal.statements``: a query compiled once per key, its data read every time."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import Team
+from accounts.tenancy import tenant_scope, unscoped
+from inbox.models import Message
+from tests.factories import PhoneNumberFactory, World, team
+from waba_portal import statements
+
+pytestmark = pytest.mark.django_db
+
+
+def _team_names(key: str) -> list[str]:
+    found = statements.rows((key,), lambda: Team.objects.order_by("name").values_list("name"))
+    return [name for (name,) in found]
+
+
+def test_the_statement_is_compiled_once_and_the_rows_are_read_each_time(world: World) -> None:
+    team(world.tenant, "Billing")
+    with tenant_scope(world.tenant):
+        assert _team_names("statements-fresh") == ["Billing"]
+        first = statements.statement(("statements-fresh",), lambda: Team.objects.none())
+        team(world.tenant, "Aftercare")
+        assert _team_names("statements-fresh") == ["Aftercare", "Billing"]
+        # The same statement, not the second build's (which would match nothing).
+        assert statements.statement(("statements-fresh",), Team.objects.none) is first
+
+
+def test_the_tenant_scope_is_part_of_the_key(world: World) -> None:
+    team(world.tenant, "Acme's team")
+    team(world.other_tenant, "Globex's team")
+    with tenant_scope(world.tenant):
+        assert _team_names("statements-scope") == ["Acme's team"]
+    with tenant_scope(world.other_tenant):
+        assert _team_names("statements-scope") == ["Globex's team"]
+    with unscoped():
+        assert _team_names("statements-scope") == ["Acme's team", "Globex's team"]
+
+
+def test_a_column_is_converted_as_the_orm_converts_it(world: World) -> None:
+    phone = PhoneNumberFactory(waba__tenant=world.tenant)
+    with tenant_scope(world.tenant):
+        Message.objects.create(
+            wamid="wamid.statements",
+            direction="in",
+            phone_number_id=phone.phone_number_id,
+            wa_id="4915112345678",
+            type="text",
+            text="hi",
+            payload={"text": {"body": "hi"}},
+        )
+        (row,) = statements.rows(
+            ("statements-json",), lambda: Message.objects.values_list("payload", "created_at")
+        )
+        expected = Message.objects.values_list("payload", "created_at").get()
+    assert row == expected and row[0] == {"text": {"body": "hi"}}  # a dict, not JSON text
+    assert row[1].tzinfo is not None
+
+
+def test_the_cache_keeps_a_bounded_number_of_statements(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statements, "STATEMENTS_KEPT", 3)
+    with tenant_scope(world.tenant):
+        for i in range(5):
+            _team_names(f"statements-bound-{i}")
+    assert len(statements._compiled) <= 3
