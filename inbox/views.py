@@ -227,6 +227,11 @@ def _thread_context(request: HttpRequest, conversation: Conversation) -> dict[st
         "bubbles": bubbles,
         "reply_choices": display.reply_choices(bubbles),
         "bubble_words": display.bubble_words(),
+        "media_href": display.path_by_id(
+            "inbox:media_file",
+            "media_pk",
+            tenant_slug=request.tenant.slug,  # type: ignore[attr-defined]
+        ),
         "tags_of": _tags_of(conversation),
         "window": window_state(conversation),
         "role": _role(request, conversation),

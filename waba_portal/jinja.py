@@ -1,9 +1,10 @@
-"""The Jinja2 environment of the templates that repeat once per item of a long page.
+"""The Jinja2 environment of the inbox's pages.
 
-The site's pages are Django templates. A thread's messages and the list's rows are
-rendered by Jinja2 (``<app>/jinja2/``), which compiles a template to Python: 40 messages
-take about 2 ms where Django's engine took 7-9 ms (``docs/inbox.md``). What they show is
-written the Django way so both engines agree:
+The site's pages are Django templates. The inbox's list, thread and side panel, which
+agents load and poll all day, are rendered by Jinja2 (``<app>/jinja2/``, placed in the
+Django page by ``{% jinja %}``), which compiles a template to Python: 40 messages take
+about 2 ms where Django's engine took 7-9 ms, the page's panels 1 ms where it took 5
+(``docs/inbox.md``). What they show is written the Django way so both engines agree:
 
 - output is escaped as Django escapes (the same entities as every other page; a
   ``SafeString`` from Django stays as it is), ``None`` shows nothing;
@@ -12,7 +13,11 @@ written the Django way so both engines agree:
 - ``{{ _("…") }}`` is Django's ``gettext`` in the active language, and ``makemessages``
   finds it (each ``_("…")`` first in its own ``{{ }}``; ``|format(name=…)`` fills
   ``%(name)s`` as ``{% blocktranslate %}`` does);
-- the filters are Django's (``linebreaksbr``, ``truncatechars``) and the inbox's.
+- the filters are Django's (``linebreaksbr``, ``truncatechars``, ``urlencode`` is
+  Jinja2's, which quotes alike) and the site's (``when``, ``phone_international``, …);
+- ``url(name, **kwargs)`` is ``{% url %}``; ``{{ csrf_input }}`` is ``{% csrf_token %}``;
+  ``django_include(name, **context)`` places a Django template (a form field as every
+  other page draws it); a method is called with ``()``, as Jinja2 does not on its own.
 
 Templates are compiled once per process and checked for change only with ``DEBUG``.
 """
@@ -24,11 +29,16 @@ from typing import Any
 
 from django.conf import settings
 from django.template import defaultfilters
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 from jinja2 import ChainableUndefined, Environment
 from markupsafe import Markup
 
+from accounts.templatetags.portal_dates import when
 from inbox.templatetags import inbox_tags
+from templates_app.templatetags.templates_labels import language_name
 
 
 def _escaped(value: Any) -> Any:
@@ -64,16 +74,28 @@ class _DjangoLookups(Environment):
             return self.undefined(obj=obj, name=attribute)
 
 
+def _url(viewname: str, **kwargs: Any) -> str:
+    return reverse(viewname, kwargs=kwargs)
+
+
+def _django_include(name: str, **context: Any) -> SafeString:
+    html = render_to_string(name, context, using="django")
+    return mark_safe(html)  # noqa: S308 - Django's engine escaped every value
+
+
 def environment(**options: Any) -> Environment:
     # As in Django's engine, a missing key or attribute shows nothing (``a.b.c`` too).
     options["undefined"] = ChainableUndefined
     options["auto_reload"] = settings.DEBUG
     env = _DjangoLookups(finalize=_escaped, **options)
-    env.globals["_"] = gettext
+    env.globals.update(_=gettext, url=_url, django_include=_django_include)
     env.filters.update(
         linebreaksbr=defaultfilters.linebreaksbr,
         truncatechars=defaultfilters.truncatechars,
         filesize=inbox_tags.filesize,
         media_problem=inbox_tags.media_problem_words,
+        phone_international=inbox_tags.phone_international,
+        when=when,
+        language_name=language_name,
     )
     return env

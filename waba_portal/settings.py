@@ -133,13 +133,17 @@ TEMPLATES = [
             ],
         },
     },
-    # The templates repeated once per item of a long page (a thread's messages):
-    # ``waba_portal/jinja.py`` says why and how they agree with the Django ones.
+    # The inbox's list, thread and side panel: ``waba_portal/jinja.py`` says why and
+    # how they agree with the Django ones.
     {
         "BACKEND": "django.template.backends.jinja2.Jinja2",
         "DIRS": [],
         "APP_DIRS": True,
-        "OPTIONS": {"environment": "waba_portal.jinja.environment"},
+        "OPTIONS": {
+            "environment": "waba_portal.jinja.environment",
+            # What the inbox's fragments an htmx request asks for show (its tenant).
+            "context_processors": ["accounts.context_processors.tenancy"],
+        },
     },
 ]
 

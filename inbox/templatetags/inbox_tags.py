@@ -1,10 +1,8 @@
-"""How the inbox's pages show a message, a file and a number.
+"""How the inbox's pages show a file and a number, and place their Jinja2 parts.
 
-``{% message_parts message as parts %}`` and ``{% tick message as t %}`` are
-``inbox.display``'s (which the list and the thread use, worked out once per page); the
-filters say a file's size, why a file could not be fetched and a number as people
-write it. ``{% thread_items %}`` and ``{% list_items %}`` place a thread's messages and
-the list's rows, rendered by Jinja2 (``waba_portal/jinja.py``).
+The filters say a file's size, why a file could not be fetched and a number as people
+write it (in both engines: ``waba_portal/jinja.py`` registers them). ``{% jinja name %}``
+places a Jinja2 template in a Django page: the inbox's list, thread and side panel.
 """
 
 from __future__ import annotations
@@ -16,52 +14,20 @@ from django.template import engines
 from django.template.context import Context
 from django.utils.safestring import SafeString, mark_safe
 
-from inbox import display, failures, phones
-from inbox.models import Message
+from inbox import failures, phones
 
 register = template.Library()
 
 
-def _jinja(name: str, context: dict[str, Any]) -> SafeString:
-    """A template repeated per item of a long page, rendered by Jinja2
-    (``waba_portal/jinja.py`` says why), into a Django page."""
-    html = engines["jinja2"].get_template(name).render(context)
+@register.simple_tag(takes_context=True)
+def jinja(context: Context, name: str) -> SafeString:
+    """``{% jinja "inbox/_page.html" %}``: a Jinja2 template of ``<app>/jinja2/`` placed
+    in a Django page, with the page's context and request (``waba_portal/jinja.py`` says
+    why the inbox's pages are rendered by Jinja2)."""
+    template = engines["jinja2"].get_template(name)
+    values: dict[str, Any] = {str(k): v for k, v in context.flatten().items()}
+    html = template.render(values, request=context.get("request"))
     return mark_safe(html)  # noqa: S308 - Jinja2 escaped every value (waba_portal/jinja.py)
-
-
-@register.simple_tag(takes_context=True)
-def thread_items(context: Context) -> SafeString:
-    """The thread's messages and notes (``bubbles``): ``inbox/jinja2/inbox/_items.html``."""
-    return _jinja(
-        "inbox/_items.html",
-        {
-            "bubbles": context["bubbles"],
-            "words": context["bubble_words"],
-            "media_href": display.path_by_id(
-                "inbox:media_file", "media_pk", tenant_slug=context["tenant"].slug
-            ),
-        },
-    )
-
-
-@register.simple_tag(takes_context=True)
-def list_items(context: Context) -> SafeString:
-    """The list's conversations (``list_rows``): ``inbox/jinja2/inbox/_list_rows.html``."""
-    return _jinja(
-        "inbox/_list_rows.html", {"rows": context["list_rows"], "words": context["list_words"]}
-    )
-
-
-@register.simple_tag
-def message_parts(message: Message) -> dict[str, Any]:
-    """The parts of ``message`` the thread shows, by kind (``display.message_parts``)."""
-    return display.message_parts(message)
-
-
-@register.simple_tag
-def tick(message: Message) -> dict[str, str]:
-    """The tick of an outbound message: its sign, its class and its status in words."""
-    return display.tick(message)
 
 
 @register.filter
