@@ -416,7 +416,22 @@ def conversation_list_page(
         matching = list(rows.order_by().values_list("pk", flat=True)[: SEARCH_IDS + 1])
         if len(matching) <= SEARCH_IDS:
             rows = others.filter(pk__in=matching)
-    return conversation_page(rows, offset=offset, size=size)
+        return conversation_page(rows, offset=offset, size=size)
+    key = _page_key(membership, filters, offset, size)
+    return conversation_page(rows, offset=offset, size=size, key=key)
+
+
+def _page_key(membership: Any, filters: Filters, offset: int, size: int) -> tuple[Any, ...] | None:
+    """What a page of the list is built from, when that is all (``waba_portal.statements``
+    compiles it once): the member, the numbers they see, the filters and the page. Not
+    for a search, a tag (the tag's conversations are read first) or the window (its
+    bound is the time of the request), nor outside a ``request_memo`` block."""
+    if filters.q or filters.tag or filters.window or _memo.get() is None:
+        return None
+    manager = membership.role in MANAGER_ROLES
+    seen = None if manager else tuple(_visible_phone_ids(membership))
+    member = getattr(membership, "pk", None)
+    return ("conversation_page", member, membership.role, seen, filters, offset, size)
 
 
 @dataclass(slots=True)
@@ -498,19 +513,30 @@ def _list_entry(values: tuple[Any, ...]) -> ListEntry:
     )
 
 
-def _page_rows(rows: QuerySet[Conversation], offset: int, size: int) -> list[ListEntry]:
-    found = rows.prefetch_related(None).values_list(*LIST_ROW_FIELDS)[offset : offset + size + 1]
+def _page_rows(
+    rows: QuerySet[Conversation], offset: int, size: int, key: tuple[Any, ...] | None = None
+) -> list[ListEntry]:
+    def page() -> QuerySet[Conversation, tuple[Any, ...]]:
+        found = rows.prefetch_related(None).values_list(*LIST_ROW_FIELDS)
+        return found[offset : offset + size + 1]
+
+    found = page() if key is None else statements.rows(key, page)
     return [_list_entry(values) for values in found]
 
 
 def conversation_page(
-    rows: QuerySet[Conversation], *, offset: int = 0, size: int = PAGE_SIZE
+    rows: QuerySet[Conversation],
+    *,
+    offset: int = 0,
+    size: int = PAGE_SIZE,
+    key: tuple[Any, ...] | None = None,
 ) -> tuple[list[ListEntry], bool]:
     """One page of ``rows`` and whether there are more (no COUNT over the whole list).
+    ``key``: all the page's query is built from, to compile it once (``_page_key``).
 
     Each row gets its tags' names as ``tag_names``, in order, read in one query for the
     page: a prefetch builds a queryset per row, which costs more than the query."""
-    page = _page_rows(rows, offset, size)
+    page = _page_rows(rows, offset, size, key)
     return _with_tag_names(page[:size]), len(page) > size
 
 

@@ -141,8 +141,12 @@ TEMPLATES = [
         "APP_DIRS": True,
         "OPTIONS": {
             "environment": "waba_portal.jinja.environment",
-            # What the inbox's fragments an htmx request asks for show (its tenant).
-            "context_processors": ["accounts.context_processors.tenancy"],
+            # What the inbox's fragments an htmx request asks for show (its tenant), and
+            # the form's CSRF field worked out once per page.
+            "context_processors": [
+                "accounts.context_processors.tenancy",
+                "waba_portal.jinja.csrf_field",
+            ],
         },
     },
 ]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from threading import Lock
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -34,7 +35,7 @@ Converters = dict[int, tuple[list[Any], Any]]
 
 @dataclass(frozen=True)
 class Statement:
-    sql: str
+    sql: str  # "" when no row can match
     params: tuple[Any, ...]
     # What turns a column's database value into the field's (SQLite's datetimes into
     # aware ones, say): the compiler's, by column position; PostgreSQL needs none here.
@@ -55,9 +56,13 @@ def statement(key: Hashable, build: Callable[[], QuerySet[Any, Any]]) -> Stateme
             _compiled.move_to_end(full)
             return found
     compiler = build().query.get_compiler(connection=connection)
-    sql, params = compiler.as_sql()
-    columns = [selected[0] for selected in compiler.select[: compiler.col_count]]
-    found = Statement(sql, tuple(params), compiler.get_converters(columns))
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:  # a filter no row can pass (``pk__in=[]``): nothing to ask
+        found = Statement("", (), {})
+    else:
+        columns = [selected[0] for selected in compiler.select[: compiler.col_count]]
+        found = Statement(sql, tuple(params), compiler.get_converters(columns))
     with _lock:
         _compiled[full] = found
         while len(_compiled) > STATEMENTS_KEPT:
@@ -69,6 +74,8 @@ def rows(key: Hashable, build: Callable[[], QuerySet[Any, Any]]) -> list[tuple[A
     """The rows of ``build()`` (a ``values_list`` queryset) as tuples, its SQL compiled
     once per ``key``."""
     found = statement(key, build)
+    if not found.sql:
+        return []
     with connection.cursor() as cursor:
         cursor.execute(found.sql, found.params)
         fetched = cursor.fetchall()

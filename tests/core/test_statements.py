@@ -68,3 +68,12 @@ def test_the_cache_keeps_a_bounded_number_of_statements(
         for i in range(5):
             _team_names(f"statements-bound-{i}")
     assert len(statements._compiled) <= 3
+
+
+def test_a_filter_no_row_can_pass_reads_nothing(world: World) -> None:
+    team(world.tenant, "Billing")
+    with tenant_scope(world.tenant):
+        found = statements.rows(
+            ("statements-empty",), lambda: Team.objects.filter(pk__in=[]).values_list("name")
+        )
+    assert found == []
