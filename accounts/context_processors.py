@@ -21,7 +21,7 @@ def tenancy(request: HttpRequest) -> dict[str, Any]:
     return {
         "tenant": tenant,
         "membership": getattr(request, "membership", None),
-        "user_memberships": cache(partial(selectors.memberships_of_user, user=user)),
+        "user_memberships": cache(partial(selectors.workspace_links, user=user)),
         "unread_notifications": (
             cache(partial(selectors.unread_notification_count, user=user))
             if tenant is not None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -24,6 +25,7 @@ from accounts.models import (
     invitation_token_hash,
 )
 from accounts.tenancy import require_tenant, unscoped
+from waba_portal import statements
 from waba_portal.errors import get_or_not_found
 
 
@@ -45,6 +47,35 @@ def memberships_of_user(*, user: User) -> list[Membership]:
             .filter(user=user, tenant__is_active=True)
             .order_by("tenant__name")
         )
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceLink:
+    """A workspace of the user as the navigation's switcher names it."""
+
+    tenant_id: int
+    slug: str
+    name: str
+    role: str
+
+    def get_role_display(self) -> str:
+        return str(Role(self.role).label)
+
+
+def workspace_links(*, user: User) -> list[WorkspaceLink]:
+    """``memberships_of_user`` as the switcher on every page shows it (one statement,
+    ``waba_portal.statements``)."""
+    with unscoped():
+        found = statements.rows(
+            ("workspace_links",),
+            lambda user_pk: (
+                Membership.objects.filter(user_id=user_pk, tenant__is_active=True)
+                .order_by("tenant__name")
+                .values_list("tenant_id", "tenant__slug", "tenant__name", "role")
+            ),
+            (user.pk,),
+        )
+    return [WorkspaceLink(*row) for row in found]
 
 
 def default_tenant_for_user(*, user: User) -> Tenant | None:
@@ -123,7 +154,20 @@ def notifications_for(*, user: User, limit: int = 50) -> QuerySet[Notification]:
 
 
 def unread_notification_count(*, user: User) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+    """The user's unread notifications in the workspace (every page's navigation asks:
+    one statement, ``waba_portal.statements``)."""
+    found = statements.rows(
+        ("unread_notification_count",),
+        lambda user_pk: (
+            Notification.objects.filter(user_id=user_pk, read_at__isnull=True)
+            .order_by()
+            .values("user_id")
+            .annotate(n=Count("pk"))
+            .values_list("n")
+        ),
+        (user.pk,),
+    )
+    return int(found[0][0]) if found else 0
 
 
 # --- Two-factor sign-in ------------------------------------------------------------------

@@ -616,12 +616,24 @@ def conversation_mark(*, conversation_pk: int) -> tuple[int, datetime | None] | 
     """(version, last inbound time) of one conversation of the workspace: one query by
     primary key. It tells no content, so the channel rule is left to the thread's
     rendering (a poll that finds a change renders through ``conversation_access``)."""
-    row = (
-        Conversation.objects.filter(pk=conversation_pk)
-        .values_list("version", "last_inbound_at")
-        .first()
+    found = statements.rows(
+        ("conversation_mark",),
+        lambda pk: Conversation.objects.filter(pk=pk).values_list("version", "last_inbound_at"),
+        (conversation_pk,),
     )
-    return (int(row[0]), row[1]) if row else None
+    return (int(found[0][0]), found[0][1]) if found else None
+
+
+def tag_names_of(*, conversation_pk: int) -> list[str]:
+    """The conversation's tag names, in order."""
+    found = statements.rows(
+        ("tag_names_of",),
+        lambda pk: (
+            ConversationTag.objects.filter(conversation_id=pk).order_by("name").values_list("name")
+        ),
+        (conversation_pk,),
+    )
+    return [name for (name,) in found]
 
 
 # --- A thread -----------------------------------------------------------------------------------
@@ -739,22 +751,50 @@ def consent_history(*, contact: Contact, limit: int = 20) -> list[ConsentChange]
     return list(ConsentChange.objects.filter(contact=contact).select_related("actor__user")[:limit])
 
 
+@dataclass(frozen=True, slots=True)
+class OtherConversation:
+    """A conversation of the contact as the contact panel and page list it."""
+
+    pk: int
+    channel: str  # the number, as people read it
+    queue: str
+    last_message_at: datetime | None
+
+    def get_queue_display(self) -> str:
+        return str(Queue(self.queue).label)
+
+
 def contact_conversations(
     *, contact: Contact, membership: Any, exclude: Conversation | None = None
-) -> list[Conversation]:
-    """The contact's other conversations as the contact panel lists them: each one's
-    number, queue and last message time."""
-    rows = (
-        conversations_visible(membership)
-        .filter(contact=contact)
-        .select_related("channel")
-        .only(
-            "queue", "last_message_at", "channel__display_phone_number", "channel__phone_number_id"
-        )
-    )
-    if exclude is not None:
-        rows = rows.exclude(pk=exclude.pk)
-    return list(rows.order_by("-last_message_at")[:20])
+) -> list[OtherConversation]:
+    """The contact's conversations the member sees (but ``exclude``), newest first, as
+    the contact panel lists them: each one's number, queue and last message time. One
+    statement per member (``waba_portal.statements``), the contact and the conversation
+    left out its arguments."""
+    manager = membership.role in MANAGER_ROLES
+    member = None if manager else (membership.tenant_id, membership.pk, membership.role)
+
+    def build(contact_pk: int, excluded: int) -> QuerySet[Conversation, tuple[Any, ...]]:
+        rows = Conversation.objects.all()
+        if member is not None:  # the member's numbers, in the same query
+            tenant_id, pk, role = member
+            seen = phones_visible_to(Membership(pk=pk, tenant_id=tenant_id, role=role))
+            rows = rows.filter(channel__in=seen.values("pk"))
+        rows = rows.filter(contact_id=contact_pk).exclude(pk=excluded)
+        return rows.order_by("-last_message_at").values_list(
+            "pk",
+            "channel__display_phone_number",
+            "channel__phone_number_id",
+            "queue",
+            "last_message_at",
+        )[:20]
+
+    excluded = exclude.pk if exclude is not None else 0
+    found = statements.rows(("contact_conversations", member), build, (contact.pk, excluded))
+    return [
+        OtherConversation(pk, display or phone_number_id, queue, last_at)
+        for pk, display, phone_number_id, queue, last_at in found
+    ]
 
 
 def contact_list(*, q: str = "", consent: str = "") -> QuerySet[Contact]:

@@ -155,7 +155,7 @@ def _tags_of(conversation: Conversation) -> list[str]:
     """The conversation's tag names, read once per conversation object."""
     names = getattr(conversation, "_tag_names", None)
     if names is None:
-        names = sorted(conversation.tags.values_list("name", flat=True))
+        names = selectors.tag_names_of(conversation_pk=conversation.pk)
         conversation._tag_names = names  # type: ignore[attr-defined]
     return names  # type: ignore[no-any-return]
 

@@ -77,3 +77,38 @@ def test_a_filter_no_row_can_pass_reads_nothing(world: World) -> None:
             ("statements-empty",), lambda: Team.objects.filter(pk__in=[]).values_list("name")
         )
     assert found == []
+
+
+def test_arguments_are_compiled_as_stand_ins_and_filled_in_at_each_call(world: World) -> None:
+    billing, aftercare = team(world.tenant, "Billing"), team(world.tenant, "Aftercare")
+
+    def name_of(pk: int) -> list[tuple[object, ...]]:
+        return statements.rows(
+            ("statements-args",), lambda p: Team.objects.filter(pk=p).values_list("name"), (pk,)
+        )
+
+    with tenant_scope(world.tenant):
+        assert name_of(billing.pk) == [("Billing",)]
+        assert name_of(aftercare.pk) == [("Aftercare",)]
+        assert name_of(0) == []
+        found = statements.statement(("statements-args",), Team.objects.none, 1)
+    assert found.kept and len(found.slots) == 1 and billing.pk not in found.params
+
+
+def test_an_argument_the_orm_changes_is_not_kept_and_the_orm_runs_instead(
+    world: World,
+) -> None:
+    team(world.tenant, "Team 12")
+    team(world.tenant, "Team 34")
+
+    def containing(number: int) -> list[tuple[object, ...]]:
+        return statements.rows(
+            ("statements-like",),
+            lambda n: Team.objects.filter(name__contains=n).values_list("name"),
+            (number,),
+        )
+
+    with tenant_scope(world.tenant):
+        assert containing(12) == [("Team 12",)]
+        assert containing(34) == [("Team 34",)]
+        assert not statements.statement(("statements-like",), Team.objects.none, 1).kept

@@ -301,7 +301,7 @@ def test_a_fragment_reads_no_navigation_and_the_page_reads_it_once(
             assert c.get(path, **kwargs).status_code == 200
         return [q["sql"] for q in queries.captured_queries]
 
-    navigation = ('"accounts_notification"', 'ORDER BY "accounts_tenant"."name"')
+    navigation = ('"accounts_notification"', 'AS "tenant__slug"')  # the count, the switcher
     fragment = tables("/t/acme/inbox/poll/", headers=HX)
     assert [sql for sql in fragment if any(n in sql for n in navigation)] == []
     page = tables("/t/acme/inbox/")
@@ -527,6 +527,32 @@ def test_the_empty_inbox_and_the_channel_filter_name_only_the_numbers_one_sees(
     channel_row(phone, all_users=False, all_teams=False)
     nothing = client_of(world.agent).get("/t/acme/inbox/").content.decode()
     assert "messages since" not in nothing and "+1 555-01" not in nothing
+
+
+def test_the_contacts_other_conversations_are_those_on_channels_one_sees(
+    world: World, phone: PhoneNumber
+) -> None:
+    closed_phone = PhoneNumberFactory(waba=phone.waba, display_phone_number="+1 555-0199")
+    channel_row(closed_phone, all_users=False, all_teams=False)
+    current = thread(phone, name="Erika")
+    older = thread(phone, contact=current.contact, queue=Queue.RESOLVED)
+    hidden = thread(closed_phone, contact=current.contact)
+    link = '/t/acme/inbox/c/{}/"'
+
+    def shown(m: Membership, path: str) -> set[int]:
+        page = client_of(m).get(path).content.decode()
+        return {c.pk for c in (current, older, hidden) if link.format(c.pk) in page}
+
+    side = f"/t/acme/inbox/c/{current.pk}/"
+    contact = f"/t/acme/inbox/contacts/{current.contact_id}/"
+    # The panel beside a thread leaves the open one out (the list links it, not the panel).
+    assert "+1 555-0100, Resolved," in client_of(world.agent).get(side).content.decode()
+    assert shown(world.agent, contact) == {current.pk, older.pk}
+    assert shown(world.owner, contact) == {current.pk, older.pk, hidden.pk}
+    owner_side = client_of(world.owner).get(side).content.decode()
+    assert "+1 555-0199, New," in owner_side and "+1 555-0100, Resolved," in owner_side
+    agent_side = client_of(world.agent).get(side).content.decode()
+    assert "+1 555-0199" not in agent_side
 
 
 def test_another_workspace_finds_nothing(world: World, phone: PhoneNumber) -> None:
