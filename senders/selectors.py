@@ -638,9 +638,15 @@ def channels_visible_to(membership: Membership) -> QuerySet[ChannelSettings]:
 
 def channel_for_phone(*, phone: PhoneNumber) -> ChannelSettings:
     """The number's channel, or, while none is saved yet, an unsaved one with the defaults."""
-    return ChannelSettings.objects.filter(phone_number=phone).first() or ChannelSettings(
-        tenant_id=phone.tenant_id, phone_number=phone, name=str(phone)
+    found = statements.instances(  # every page of the inbox asks: compiled once
+        ("channel_for_phone",),
+        ChannelSettings,
+        lambda pk: ChannelSettings.objects.filter(phone_number_id=pk),
+        (phone.pk,),
     )
+    if found:
+        return found[0]
+    return ChannelSettings(tenant_id=phone.tenant_id, phone_number=phone, name=str(phone))
 
 
 def phone_channel_role(membership: Membership, phone: PhoneNumber) -> ChannelRole | None:

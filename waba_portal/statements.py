@@ -24,11 +24,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from threading import Lock
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
 from accounts.tenancy import scope_key
 
@@ -36,6 +36,7 @@ STATEMENTS_KEPT = 2048
 # What an argument is compiled as: ids no row has (ids are positive), each its own.
 _STAND_IN = -(2**62)
 
+M = TypeVar("M", bound=Model)
 Converters = dict[int, tuple[list[Any], Any]]
 Build = Callable[..., QuerySet[Any, Any]]
 
@@ -114,6 +115,26 @@ def rows(key: Hashable, build: Build, args: tuple[Any, ...] = ()) -> list[tuple[
     if not found.converters:
         return [tuple(row) for row in fetched]
     return [_converted(row, found.converters) for row in fetched]
+
+
+def instances(
+    key: Hashable,
+    model: type[M],
+    build: Build,
+    args: tuple[Any, ...] = (),
+    *,
+    fields: tuple[str, ...] | None = None,
+) -> list[M]:
+    """``model`` instances of the rows of ``build(*args)`` (a queryset of ``model``), as
+    ``rows`` compiles it: every column, or only ``fields`` (the others deferred, read
+    when asked for, as with ``.only()``). Built by ``Model.from_db``, as the ORM does."""
+    names = [
+        f.attname
+        for f in model._meta.concrete_fields
+        if fields is None or f.attname in fields or f.name in fields
+    ]
+    found = rows(key, lambda *a: build(*a).values_list(*names), args)
+    return [model.from_db(connection.alias, names, row) for row in found]
 
 
 def _converted(row: Any, converters: Converters) -> tuple[Any, ...]:

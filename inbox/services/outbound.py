@@ -60,6 +60,7 @@ from senders.models import ChannelRole, PhoneNumber
 from senders.services.graph import graph_client
 from templates_app import sending
 from templates_app.models import Template
+from waba_portal import statements
 from waba_portal.errors import Conflict, Invalid, NotAllowed, NotFound, get_or_not_found
 from waba_portal.graph import errors as ge
 from waba_portal.graph import webhooks as wh
@@ -305,8 +306,15 @@ def reply_to_wamid(*, conversation: Conversation, wamid: str) -> Message:
 
 
 def template_choices(conversation: Conversation) -> list[Template]:
-    """The approved templates of the conversation's number's WABA."""
-    return list(sending.usable_templates(conversation.channel))
+    """The approved templates of the conversation's number's WABA, as the composer names
+    them (their names and languages; the thread page asks each time: compiled once)."""
+    return statements.instances(
+        ("template_choices",),
+        Template,
+        lambda waba_id: sending.usable_templates(PhoneNumber(waba_id=waba_id)),
+        (conversation.channel.waba_id,),
+        fields=("id", "name", "language"),
+    )
 
 
 def template_find(*, conversation: Conversation, template_pk: int) -> Template:

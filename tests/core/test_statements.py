@@ -7,6 +7,7 @@ import pytest
 from accounts.models import Team
 from accounts.tenancy import tenant_scope, unscoped
 from inbox.models import Message
+from senders.models import PhoneNumber
 from tests.factories import PhoneNumberFactory, World, team
 from waba_portal import statements
 
@@ -112,3 +113,29 @@ def test_an_argument_the_orm_changes_is_not_kept_and_the_orm_runs_instead(
         assert containing(12) == [("Team 12",)]
         assert containing(34) == [("Team 34",)]
         assert not statements.statement(("statements-like",), Team.objects.none, 1).kept
+
+
+def test_instances_are_built_as_the_orm_builds_them(world: World) -> None:
+    phone = PhoneNumberFactory(waba__tenant=world.tenant)
+    with tenant_scope(world.tenant):
+        whole = statements.instances(
+            ("statements-instances",),
+            PhoneNumber,
+            lambda pk: PhoneNumber.objects.filter(pk=pk),
+            (phone.pk,),
+        )
+        (some,) = statements.instances(
+            ("statements-some",),
+            PhoneNumber,
+            lambda pk: PhoneNumber.objects.filter(pk=pk),
+            (phone.pk,),
+            fields=("id", "display_phone_number"),
+        )
+        expected = PhoneNumber.objects.get(pk=phone.pk)
+        assert [p.__dict__ | {"_state": None} for p in whole] == [
+            expected.__dict__ | {"_state": None}
+        ]
+        assert not whole[0]._state.adding and whole[0]._state.db == "default"
+        assert some.get_deferred_fields() >= {"waba_id", "phone_number_id"}
+        assert some.display_phone_number == expected.display_phone_number
+        assert some.phone_number_id == expected.phone_number_id  # read when asked for
