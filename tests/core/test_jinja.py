@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.template import engines
 from django.utils import translation
 from django.utils.safestring import mark_safe
@@ -36,3 +38,30 @@ def test_a_translation_fills_its_placeholders_and_escapes_them() -> None:
     with translation.override("de"):
         shown = render(source, n="<ci>")
     assert shown == "API-Schlüssel &lt;ci&gt;"
+
+
+def test_every_output_is_escaped_whatever_it_is() -> None:
+    """The environment's ``finalize`` is its escaping (Jinja2's autoescaping is off):
+    numbers, lazy translations, objects and values worked out in the template alike."""
+
+    class Named:
+        def __str__(self) -> str:
+            return "<Named & co>"
+
+    assert render("{{ n }}|{{ o }}", n=42, o=Named()) == "42|&lt;Named &amp; co&gt;"
+    assert render('{% set u = "a<b" %}{{ u }}|{{ "x" if v else "<y>" }}', v=0) == "a&lt;b|&lt;y&gt;"
+    assert render("{{ s|truncatechars(3) }}", s="<<<<") == "&lt;&lt;…"
+
+
+def test_the_templates_use_nothing_autoescaping_would_change() -> None:
+    """With autoescaping off, ``~``, macros, ``|join`` and ``|safe`` would pass a value
+    on unescaped, or escape one twice: the inbox's Jinja2 templates use none of them."""
+    folder = Path(__file__).resolve().parents[2] / "inbox" / "jinja2"
+    found = {
+        str(path.relative_to(folder)): construct
+        for path in folder.rglob("*.html")
+        for construct in ("~", "macro", "caller", "|join", "|safe", "autoescape", "|e ", "|escape")
+        if construct in path.read_text()
+    }
+    assert found == {}
+    assert len(list(folder.rglob("*.html"))) >= 10
