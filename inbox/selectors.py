@@ -38,6 +38,7 @@ from inbox.models import (
     OPEN_QUEUES,
     WINDOW,
     ConsentChange,
+    ConsentState,
     Contact,
     Conversation,
     ConversationTag,
@@ -686,8 +687,7 @@ def thread_read(
     )
     earlier = newest_first[size - 1].pk if len(newest_first) > size else None
     messages = list(reversed(newest_first[:size]))
-    # One query for the page's files (a prefetch builds a queryset per message).
-    files = {f.message_id: f for f in Media.objects.filter(message_id__in=[m.pk for m in messages])}
+    files = {f.message_id: f for f in _files_of([m.pk for m in messages])}
     by_wamid = {m.wamid: m for m in messages}
     reactions: dict[str, list[Reaction]] = {}
     shown: list[Message] = []
@@ -720,6 +720,19 @@ def thread_read(
     return Thread(items=_with_notes(items, list(notes)), earlier=earlier)
 
 
+def _files_of(message_ids: list[int]) -> list[Media]:
+    """The files of a page of messages, in one query (a prefetch builds a queryset per
+    message), compiled once per number of messages (their ids its arguments)."""
+    if not message_ids:
+        return []
+    return statements.instances(
+        ("thread_files",),
+        Media,
+        lambda *ids: Media.objects.filter(message_id__in=ids),
+        tuple(message_ids),
+    )
+
+
 def _with_notes(items: list[ThreadItem], notes: list[Note]) -> list[ThreadItem]:
     """The notes between the messages, each before the first message that reached us after
     it (our own clock for both: Meta's timestamps are whole seconds and its clock)."""
@@ -749,6 +762,58 @@ def _latest_reaction(found: list[Reaction]) -> list[Reaction]:
 
 def consent_history(*, contact: Contact, limit: int = 20) -> list[ConsentChange]:
     return list(ConsentChange.objects.filter(contact=contact).select_related("actor__user")[:limit])
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentLine:
+    """A change of a contact's consent as the pages say it (``inbox/_consent_line.html``)."""
+
+    state: str
+    source: str
+    keyword: str
+    actor_name: str  # the member who recorded it, "" when none did
+    actor_label: str  # an API key's name
+    note: str
+    occurred_at: datetime
+
+    def get_state_display(self) -> str:
+        return str(ConsentState(self.state).label)
+
+
+def consent_lines(*, contact: Contact, limit: int = 20) -> list[ConsentLine]:
+    """The contact's latest consent changes, newest first (the panel beside every thread
+    shows three: one statement per length, ``waba_portal.statements``)."""
+    found = statements.rows(
+        ("consent_lines", limit),
+        lambda pk: ConsentChange.objects.filter(contact_id=pk).values_list(
+            "state",
+            "source",
+            "keyword",
+            "actor_id",
+            "actor__user__full_name",
+            "actor__user__email",
+            "actor_label",
+            "note",
+            "occurred_at",
+        )[:limit],
+        (contact.pk,),
+    )
+    return [_consent_line(*row) for row in found]
+
+
+def _consent_line(
+    state: str,
+    source: str,
+    keyword: str,
+    actor_id: int | None,
+    full_name: str,
+    email: str,
+    actor_label: str,
+    note: str,
+    occurred_at: datetime,
+) -> ConsentLine:
+    actor_name = (full_name or email) if actor_id is not None else ""
+    return ConsentLine(state, source, keyword, actor_name, actor_label, note, occurred_at)
 
 
 @dataclass(frozen=True, slots=True)

@@ -264,7 +264,7 @@ def _side_context(
         "note_form": note_form or NoteForm(),
         "tag_form": tag_form or TagForm(),
         "assign_error": assign_error,
-        "consent_history": selectors.consent_history(contact=contact, limit=3),
+        "consent_history": selectors.consent_lines(contact=contact, limit=3),
         "others": selectors.contact_conversations(
             contact=contact, membership=_membership(request), exclude=conversation
         ),
@@ -575,7 +575,7 @@ def _contact_context(request: HttpRequest, contact: Any, **extra: Any) -> dict[s
         "contact": contact,
         "form": ContactForm(initial={"name": contact.name, "mobile": contact.mobile}),
         "consent_form": ConsentForm(),
-        "history": selectors.consent_history(contact=contact, limit=100),
+        "history": selectors.consent_lines(contact=contact, limit=100),
         "conversations": selectors.contact_conversations(
             contact=contact, membership=_membership(request)
         ),

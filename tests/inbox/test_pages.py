@@ -627,6 +627,11 @@ def test_contacts_list_search_add_edit_and_consent(world: World, phone: PhoneNum
     page = c.get(url).content.decode()
     assert "Erika (VIP)" in page and "+4917612345678" in page
     assert "recorded by" in page and "On the phone" in page
+    recorded = f"<strong>{ConsentState.OPTED_IN.label}</strong>"
+    by = f"recorded by {world.agent.user.get_full_name()} — On the phone"
+    assert recorded in page and by in page
+    beside = c.get(f"/t/acme/inbox/c/{conversation.pk}/").content.decode()
+    assert recorded in beside and by in beside  # the contact panel's last changes
     with tenant_scope(world.tenant):
         contact = Contact.objects.get(pk=conversation.contact_id)
         change = ConsentChange.objects.get()
