@@ -4,7 +4,8 @@ The site's pages are Django templates. The inbox's list, thread and side panel, 
 agents load and poll all day, are rendered by Jinja2 (``<app>/jinja2/``, placed in the
 Django page by ``{% jinja %}``), which compiles a template to Python: 40 messages take
 about 2 ms where Django's engine took 7-9 ms; a thread's whole page renders in 8 ms
-where it took 12 (``docs/inbox.md``). What they show is written the Django way so both engines agree:
+where it took 12 (``docs/inbox.md``). What they show is written the Django way so both
+engines agree:
 
 - output is escaped as Django escapes (the same entities as every other page; a
   ``SafeString`` from Django stays as it is), ``None`` shows nothing;

@@ -283,7 +283,8 @@ def test_a_tag_filters_alike_as_a_list_of_ids_or_a_subquery(
         for q in queries.captured_queries
         if '"inbox_contact"' in q["sql"]
     )
-    assert as_list is (listed_up_to > 1)
+    # (SQLite, the local demo, always asks with the subquery: its lists are short.)
+    assert as_list is (listed_up_to > 1 and connection.vendor == "postgresql")
     assert listed(c, f"?tag=wholesale&channel={phone.pk}") == []
     assert listed(c, f"?tag=wholesale&channel={other_phone.pk}") == ["Other number"]
 
