@@ -45,8 +45,8 @@ Build = Callable[..., QuerySet[Any, Any]]
 class Statement:
     sql: str  # "" when no row can match
     params: tuple[Any, ...]
-    # What turns a column's database value into the field's (SQLite's datetimes into
-    # aware ones, say): the compiler's, by column position; PostgreSQL needs none here.
+    # What turns a column's database value into the field's (a JSON column's text into
+    # its value, SQLite's datetimes into aware ones): the compiler's, by column position.
     converters: Converters
     # Where each argument goes: (position among the parameters, argument's index).
     slots: tuple[tuple[int, int], ...] = ()
