@@ -42,6 +42,11 @@ class UserManager(BaseUserManager["User"]):
         return self.get(email__iexact=username)
 
 
+def person_name(full_name: str, email: str) -> str:
+    """A user as the pages name them: their name, else their e-mail address."""
+    return full_name or email
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person. The e-mail address is the login; one user may belong to many tenants."""
 
@@ -68,7 +73,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.email
 
     def get_full_name(self) -> str:
-        return self.full_name or self.email
+        return person_name(self.full_name, self.email)
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email

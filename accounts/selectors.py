@@ -26,6 +26,7 @@ from accounts.models import (
 )
 from accounts.tenancy import require_tenant, unscoped
 from waba_portal import statements
+from waba_portal.choices import choice_label
 from waba_portal.errors import get_or_not_found
 
 
@@ -59,7 +60,7 @@ class WorkspaceLink:
     role: str
 
     def get_role_display(self) -> str:
-        return str(Role(self.role).label)
+        return choice_label(Role, self.role)
 
 
 def workspace_links(*, user: User) -> list[WorkspaceLink]:

@@ -31,7 +31,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import MANAGER_ROLES, Membership, Team
+from accounts.models import MANAGER_ROLES, Membership, Team, person_name
 from accounts.tenancy import require_tenant, unscoped
 from inbox import phones
 from inbox.models import (
@@ -52,7 +52,7 @@ from inbox.models import (
     window_is_open,
 )
 from inbox.search_words import SEARCH_CONFIG
-from senders.models import ChannelRole, ChannelSettings, PhoneNumber
+from senders.models import ChannelRole, ChannelSettings, PhoneNumber, number_label
 from senders.selectors import (
     ChannelFacts,
     channel_access_for,
@@ -64,6 +64,7 @@ from senders.selectors import (
     visible_phone_ids,
 )
 from waba_portal import statements
+from waba_portal.choices import choice_label
 from waba_portal.errors import get_or_not_found
 from waba_portal.guards import parse_id
 
@@ -163,7 +164,7 @@ def channels_listed(membership: Any) -> list[ChannelChoice]:
         )
 
     return [
-        ChannelChoice(pk, display or phone_number_id, connected_at)
+        ChannelChoice(pk, number_label(display, phone_number_id), connected_at)
         for pk, display, phone_number_id, connected_at in statements.rows(
             ("channels_listed", ids), build
         )
@@ -505,8 +506,8 @@ def _list_entry(values: tuple[Any, ...]) -> ListEntry:
         last_message_at=last_at,
         last_inbound_at=inbound_at,
         contact_name=contact_display_name(name, profile_name, phone, username, bsuid),
-        channel=display_phone or phone_number_id,
-        assignee=(full_name or email) if assignee_id is not None else None,
+        channel=number_label(display_phone, phone_number_id),
+        assignee=person_name(full_name, email) if assignee_id is not None else None,
         team=team if team_id is not None else None,
         last_message=LastMessage(message_type, text, direction == Direction.INBOUND)
         if message_id is not None
@@ -777,7 +778,7 @@ class ConsentLine:
     occurred_at: datetime
 
     def get_state_display(self) -> str:
-        return str(ConsentState(self.state).label)
+        return choice_label(ConsentState, self.state)
 
 
 def consent_lines(*, contact: Contact, limit: int = 20) -> list[ConsentLine]:
@@ -812,7 +813,7 @@ def _consent_line(
     note: str,
     occurred_at: datetime,
 ) -> ConsentLine:
-    actor_name = (full_name or email) if actor_id is not None else ""
+    actor_name = person_name(full_name, email) if actor_id is not None else ""
     return ConsentLine(state, source, keyword, actor_name, actor_label, note, occurred_at)
 
 
@@ -826,7 +827,7 @@ class OtherConversation:
     last_message_at: datetime | None
 
     def get_queue_display(self) -> str:
-        return str(Queue(self.queue).label)
+        return choice_label(Queue, self.queue)
 
 
 def contact_conversations(
@@ -854,10 +855,10 @@ def contact_conversations(
             "last_message_at",
         )[:20]
 
-    excluded = exclude.pk if exclude is not None else 0
+    excluded = exclude.pk if exclude is not None else 0  # no conversation has id 0
     found = statements.rows(("contact_conversations", member), build, (contact.pk, excluded))
     return [
-        OtherConversation(pk, display or phone_number_id, queue, last_at)
+        OtherConversation(pk, number_label(display, phone_number_id), queue, last_at)
         for pk, display, phone_number_id, queue, last_at in found
     ]
 

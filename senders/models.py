@@ -283,6 +283,11 @@ class WhatsAppAccount(TenantOwnedModel):
         )
 
 
+def number_label(display_phone_number: str, phone_number_id: str) -> str:
+    """A number as people read it: as Meta displays it, else its id at Meta."""
+    return display_phone_number or phone_number_id
+
+
 class PhoneNumber(TenantOwnedModel):
     """A business phone number of a connected WABA."""
 
@@ -344,7 +349,7 @@ class PhoneNumber(TenantOwnedModel):
         ordering = ["-is_primary", "display_phone_number"]
 
     def __str__(self) -> str:
-        return self.display_phone_number or self.phone_number_id
+        return number_label(self.display_phone_number, self.phone_number_id)
 
     @property
     def quality_label(self) -> str:

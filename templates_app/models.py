@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Tenant, User
 from accounts.tenancy import TenantOwnedModel
 from senders.models import WhatsAppAccount
+from waba_portal.choices import choice_label
 
 # A WABA may hold this many template names (every language of a name counts once).
 TEMPLATES_PER_WABA = 250
@@ -204,11 +205,6 @@ class Template(TenantOwnedModel):
     @property
     def quality_label(self) -> str:
         return choice_label(QualityScore, self.quality_score or QualityScore.UNKNOWN)
-
-
-def choice_label(choices: type[models.TextChoices], value: str) -> str:
-    """The label of Meta's ``value``, or the value as Meta sent it when it is new to us."""
-    return str(choices(value).label) if value in choices.values else value
 
 
 def status_label(status: str, submission: str = "") -> str:

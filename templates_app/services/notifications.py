@@ -25,8 +25,8 @@ from templates_app.models import (
     Template,
     TemplateCategory,
     TemplateStatus,
-    choice_label,
 )
+from waba_portal.choices import choice_label
 
 KIND_STATUS = "template.status"
 KIND_RECATEGORISED = "template.recategorised"

@@ -15,9 +15,9 @@ from templates_app.models import (
     Submission,
     TemplateCategory,
     TemplateStatus,
-    choice_label,
     status_label,
 )
+from waba_portal.choices import choice_label
 
 register = template.Library()
 

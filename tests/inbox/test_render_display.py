@@ -12,9 +12,11 @@ from django.template import Context, Template
 from django.utils import timezone, translation
 from django.utils.text import Truncator
 
+from accounts.selectors import WorkspaceLink
 from accounts.templatetags.portal_dates import when_text
 from inbox import display
 from inbox.models import Message, MessageStatus
+from inbox.selectors import ConsentLine, OtherConversation
 
 LANGUAGES = ("en", "de", "ru")
 ZONES = ("UTC", "Europe/Berlin", "America/Los_Angeles", "Asia/Kolkata")
@@ -99,3 +101,15 @@ def test_a_path_reversed_once_is_the_path_reversed_for_each_id(viewname: str, id
     path = display.path_by_id(viewname, id_name, tenant_slug="acme")
     for pk in (1, 42, 987654321, 10**12):
         assert path(pk) == reverse(viewname, kwargs={"tenant_slug": "acme", id_name: pk})
+
+
+def test_the_plain_rows_name_a_stored_value_as_the_models_do() -> None:
+    """The list's and the panels' plain rows say a queue, a consent state and a role in
+    words as ``get_FOO_display`` does, also a value no choice has (it shows as stored)."""
+    when = datetime(2026, 12, 4, tzinfo=UTC)
+    assert OtherConversation(1, "+1 555-0100", "pending", when).get_queue_display() == "Pending"
+    assert OtherConversation(1, "+1 555-0100", "archived", when).get_queue_display() == "archived"
+    line = ConsentLine("opted_out", "keyword", "STOP", "", "", "", when)
+    assert line.get_state_display() == "Opted out"
+    assert WorkspaceLink(1, "acme", "Acme", "owner").get_role_display() == "Owner"
+    assert WorkspaceLink(1, "acme", "Acme", "auditor").get_role_display() == "auditor"
